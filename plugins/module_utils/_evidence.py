@@ -1,0 +1,251 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, acceptq contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Gather raw evidence on the audited host, read-only.
+
+Python 3 standard library only. Each section is one collector; a collector
+that cannot read its source records an error naming that source and the rest
+of the gathering goes on. Later concerns add a collector to ``COLLECTORS``;
+the single module call per host stays the same.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import platform
+import socket
+import time
+
+from ansible_collections.acceptq.remediation.plugins.module_utils import _sockdiag
+
+SCHEMA_VERSION = 1
+
+KERNEL_SYSCTLS = (
+    "net.core.somaxconn",
+    "net.ipv4.tcp_max_syn_backlog",
+    "net.ipv4.tcp_syncookies",
+    "net.ipv4.tcp_abort_on_overflow",
+)
+# Accept-queue counters, SYN-queue counters, and TCPBacklogDrop, which counts
+# a socket's own receive backlog and is kept apart from both.
+ACCEPT_QUEUE_COUNTERS = ("ListenOverflows", "ListenDrops")
+SYN_QUEUE_COUNTERS = ("TCPReqQFullDrop", "TCPReqQFullDoCookies", "SyncookiesSent")
+OTHER_COUNTERS = ("TCPBacklogDrop",)
+TCPEXT_COUNTERS = ACCEPT_QUEUE_COUNTERS + SYN_QUEUE_COUNTERS + OTHER_COUNTERS
+
+
+class EvidenceError(Exception):
+    """A source could not be read or parsed; the message names it."""
+
+
+def parse_netstat(text, source="/proc/net/netstat"):
+    """Parse /proc/net/netstat (header line, value line, per protocol)."""
+    counters = {}
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) % 2:
+        raise EvidenceError("%s: odd number of lines (%d); a header or value line is missing" % (source, len(lines)))
+    for index in range(0, len(lines), 2):
+        header, values = lines[index], lines[index + 1]
+        header_proto, _sep, names = header.partition(":")
+        value_proto, _sep, numbers = values.partition(":")
+        if header_proto != value_proto:
+            raise EvidenceError("%s:%d: values for %r follow the header of %r" % (source, index + 2, value_proto, header_proto))
+        names, numbers = names.split(), numbers.split()
+        if len(names) != len(numbers):
+            raise EvidenceError("%s:%d: %d names but %d values" % (source, index + 2, len(names), len(numbers)))
+        for name, number in zip(names, numbers):
+            try:
+                counters["%s.%s" % (header_proto, name)] = int(number)
+            except ValueError:
+                raise EvidenceError("%s:%d: %s is %r, not an integer" % (source, index + 2, name, number))
+    return counters
+
+
+def read_text(path):
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except (IOError, OSError) as exc:
+        raise EvidenceError("%s: %s" % (path, exc.strerror or exc))
+
+
+def netns_id(proc_root):
+    try:
+        return os.readlink(os.path.join(proc_root, "self/ns/net"))
+    except OSError:
+        return None
+
+
+def read_sysctl(proc_root, name):
+    path = os.path.join(proc_root, "sys", *name.split("."))
+    text = read_text(path).strip()
+    try:
+        return int(text)
+    except ValueError:
+        raise EvidenceError("%s: %r is not an integer" % (path, text))
+
+
+def read_tcpext_counters(proc_root):
+    source = os.path.join(proc_root, "net/netstat")
+    counters = parse_netstat(read_text(source), source)
+    return dict((name, counters.get("TcpExt." + name)) for name in TCPEXT_COUNTERS)
+
+
+def collect_kernel(context):
+    proc_root = context["proc_root"]
+    errors = context["errors"]
+    section = {"netns": netns_id(proc_root), "sysctls": {}, "counters": None,
+               "counters_previous": None, "counter_interval_s": None}
+    for name in KERNEL_SYSCTLS:
+        try:
+            section["sysctls"][name] = read_sysctl(proc_root, name)
+        except EvidenceError as exc:
+            section["sysctls"][name] = None
+            errors.append({"section": "kernel", "source": name, "message": str(exc)})
+    try:
+        first = read_tcpext_counters(proc_root)
+        interval = context["counter_sample_interval"]
+        if interval > 0:
+            started = time.time()
+            time.sleep(interval)
+            section["counters_previous"] = first
+            section["counters"] = read_tcpext_counters(proc_root)
+            section["counter_interval_s"] = round(time.time() - started, 3)
+        else:
+            section["counters"] = first
+    except EvidenceError as exc:
+        errors.append({"section": "kernel", "source": os.path.join(proc_root, "net/netstat"), "message": str(exc)})
+    return section
+
+
+def socket_owners(proc_root, inodes):
+    """Map socket inode -> sorted list of (pid, process name) holding it."""
+    wanted = dict(("socket:[%d]" % inode, inode) for inode in inodes)
+    owners = {}
+    if not wanted:
+        return owners
+    try:
+        pids = [entry for entry in os.listdir(proc_root) if entry.isdigit()]
+    except OSError:
+        return owners
+    for pid in pids:
+        fd_dir = os.path.join(proc_root, pid, "fd")
+        try:
+            fds = os.listdir(fd_dir)
+        except OSError:
+            continue  # the process exited, or is not ours to read
+        for fd in fds:
+            try:
+                target = os.readlink(os.path.join(fd_dir, fd))
+            except OSError:
+                continue
+            inode = wanted.get(target)
+            if inode is not None:
+                owners.setdefault(inode, set()).add(int(pid))
+    named = {}
+    for inode, pid_set in owners.items():
+        named[inode] = [(pid, process_name(proc_root, pid)) for pid in sorted(pid_set)]
+    return named
+
+
+def process_name(proc_root, pid):
+    try:
+        return read_text(os.path.join(proc_root, str(pid), "comm")).strip()
+    except EvidenceError:
+        return None
+
+
+def listener_record(sock, owners):
+    """One listening socket as reported evidence."""
+    if sock["family"] == "unix":
+        local = sock["path"] or "(unnamed)"
+        record = {"family": "unix", "type": sock.get("type"), "path": sock["path"], "local": local}
+    else:
+        address = sock["local_address"]
+        shown = "[%s]" % address if sock["family"] == "inet6" else address
+        local = "%s:%d" % (shown, sock["local_port"])
+        record = {"family": sock["family"], "type": "stream", "address": address,
+                  "port": sock["local_port"], "local": local}
+    holders = owners.get(sock["inode"], [])
+    record.update({
+        "queue_depth": sock["recv_q"],
+        "backlog_limit": sock["send_q"],
+        "inode": sock["inode"],
+        "owner": {"pid": holders[0][0], "name": holders[0][1]} if holders else None,
+        "owner_pids": [pid for pid, _name in holders],
+    })
+    return record
+
+
+def build_listeners(inet_sockets, unix_sockets, owners):
+    listening = [sock for sock in inet_sockets + unix_sockets if sock["state"] == "LISTEN"]
+    records = [listener_record(sock, owners) for sock in listening]
+    records.sort(key=lambda record: (record["family"], record["local"]))
+    return records
+
+
+def collect_sockets(context):
+    errors = context["errors"]
+    section = {"netns": netns_id(context["proc_root"]), "listeners": [], "source": "netlink sock_diag"}
+    inet_sockets, unix_sockets = [], []
+    for label, request, parse in (
+        ("tcp (AF_INET)", lambda: _sockdiag.inet_request(socket.AF_INET, [_sockdiag.TCP_LISTEN]), _sockdiag.parse_inet),
+        ("tcp (AF_INET6)", lambda: _sockdiag.inet_request(socket.AF_INET6, [_sockdiag.TCP_LISTEN]), _sockdiag.parse_inet),
+        ("unix", lambda: _sockdiag.unix_request([_sockdiag.TCP_LISTEN]), _sockdiag.parse_unix),
+    ):
+        try:
+            parsed = parse(_sockdiag.dump(request()))
+        except (OSError, _sockdiag.SockDiagError) as exc:
+            errors.append({"section": "sockets", "source": "netlink sock_diag %s" % label,
+                           "message": "socket table unreadable: %s" % exc})
+            continue
+        (unix_sockets if label == "unix" else inet_sockets).extend(parsed)
+    owners = socket_owners(context["proc_root"], [sock["inode"] for sock in inet_sockets + unix_sockets
+                                                  if sock["state"] == "LISTEN"])
+    section["listeners"] = build_listeners(inet_sockets, unix_sockets, owners)
+    return section
+
+
+def collect_host(context):
+    return {
+        "system": platform.system(),
+        "kernel_release": platform.release(),
+        "python": platform.python_version(),
+        "hostname": socket.gethostname(),
+    }
+
+
+# Section name -> collector. A collector takes the shared context and returns
+# its section; it records unreadable sources in context["errors"].
+COLLECTORS = {
+    "host": collect_host,
+    "kernel": collect_kernel,
+    "sockets": collect_sockets,
+}
+LINUX_ONLY = ("kernel", "sockets")
+
+
+def collect(sections=None, proc_root="/proc", counter_sample_interval=1.0):
+    """Run the requested collectors and return the evidence document."""
+    sections = list(sections or COLLECTORS)
+    unknown = [name for name in sections if name not in COLLECTORS]
+    if unknown:
+        raise ValueError("unknown evidence sections: %s" % ", ".join(unknown))
+    errors = []
+    context = {"proc_root": proc_root, "errors": errors,
+               "counter_sample_interval": counter_sample_interval}
+    evidence = {"schema": SCHEMA_VERSION, "sections": sections, "errors": errors,
+                "host": collect_host(context)}
+    linux = evidence["host"]["system"] == "Linux"
+    for name in sections:
+        if name == "host":
+            continue
+        if name in LINUX_ONLY and not linux:
+            errors.append({"section": name, "source": "platform",
+                           "message": "%s evidence needs Linux; this host runs %s" % (name, evidence["host"]["system"])})
+            evidence[name] = None
+            continue
+        evidence[name] = COLLECTORS[name](context)
+    return evidence

@@ -1,0 +1,185 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, acceptq contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Socket diagnostics over netlink (NETLINK_SOCK_DIAG), as ``ss`` reads them.
+
+Python 3 standard library only: this runs on the audited host. For a
+listening socket the kernel reports the current accept-queue depth as the
+receive queue and the effective backlog (after the somaxconn cap) as the send
+queue, for TCP and unix sockets alike. The parsers are pure functions over the
+raw netlink bytes so captured dumps can be replayed in tests.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import socket
+import struct
+
+NETLINK_SOCK_DIAG = 4
+SOCK_DIAG_BY_FAMILY = 20
+NLM_F_REQUEST = 0x1
+NLM_F_DUMP = 0x300
+NLMSG_ERROR = 2
+NLMSG_DONE = 3
+
+TCP_STATES = {
+    1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1",
+    5: "FIN_WAIT2", 6: "TIME_WAIT", 7: "CLOSE", 8: "CLOSE_WAIT",
+    9: "LAST_ACK", 10: "LISTEN", 11: "CLOSING",
+}
+TCP_LISTEN = 10
+UNIX_SOCK_TYPES = {1: "stream", 2: "dgram", 5: "seqpacket"}
+
+UDIAG_SHOW_NAME = 0x01
+UDIAG_SHOW_RQLEN = 0x10
+UNIX_DIAG_NAME = 0
+UNIX_DIAG_RQLEN = 4
+
+_NLMSGHDR = struct.Struct("=IHHII")
+_RTATTR = struct.Struct("=HH")
+# inet_diag_msg: family, state, timer, retrans, then inet_diag_sockid
+# (ports big-endian, addresses raw, interface, cookie), then five u32.
+_INET_MSG_HEAD = struct.Struct("=BBBB")
+_INET_PORTS = struct.Struct("!HH")
+_INET_TAIL = struct.Struct("=IIIII")
+_INET_MSG_LEN = 72
+_UNIX_MSG = struct.Struct("=BBBBIII")
+
+
+class SockDiagError(Exception):
+    """The kernel refused or could not answer a socket-diagnostics dump."""
+
+
+def state_mask(states):
+    mask = 0
+    for state in states:
+        mask |= 1 << state
+    return mask
+
+
+def inet_request(family, states):
+    """Bytes of an inet_diag_req_v2 dump request for TCP sockets."""
+    payload = struct.pack("=BBBBI", family, socket.IPPROTO_TCP, 0, 0, state_mask(states))
+    payload += b"\0" * 48  # inet_diag_sockid: match every socket
+    return payload
+
+
+def unix_request(states):
+    """Bytes of a unix_diag_req dump request with names and queue lengths."""
+    return struct.pack("=BBHIIIII", socket.AF_UNIX, 0, 0, state_mask(states), 0,
+                       UDIAG_SHOW_NAME | UDIAG_SHOW_RQLEN, 0, 0)
+
+
+def dump(payload, seq=1, recv_size=262144):
+    """Send one dump request; return the raw reply bytes (all parts, joined)."""
+    header = _NLMSGHDR.pack(_NLMSGHDR.size + len(payload), SOCK_DIAG_BY_FAMILY,
+                            NLM_F_REQUEST | NLM_F_DUMP, seq, 0)
+    sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
+    try:
+        sock.sendto(header + payload, (0, 0))
+        parts = []
+        while True:
+            chunk = sock.recv(recv_size)
+            if not chunk:
+                break
+            parts.append(chunk)
+            msg_type = _last_message_type(chunk)
+            if msg_type in (NLMSG_DONE, NLMSG_ERROR):
+                break
+        return b"".join(parts)
+    finally:
+        sock.close()
+
+
+def _last_message_type(chunk):
+    msg_type = None
+    for msg_type, _body in iter_messages(chunk):
+        pass
+    return msg_type
+
+
+def iter_messages(data):
+    """Yield (type, body) for each netlink message; raise on a kernel error."""
+    offset = 0
+    while offset + _NLMSGHDR.size <= len(data):
+        length, msg_type, _flags, _seq, _pid = _NLMSGHDR.unpack_from(data, offset)
+        if length < _NLMSGHDR.size:
+            raise SockDiagError("malformed netlink message at byte %d" % offset)
+        body = data[offset + _NLMSGHDR.size:offset + length]
+        if msg_type == NLMSG_ERROR:
+            error = struct.unpack_from("=i", body)[0] if len(body) >= 4 else -1
+            if error:
+                raise SockDiagError("kernel answered error %d" % -error)
+        yield msg_type, body
+        offset += (length + 3) & ~3
+
+
+def _attributes(body, offset):
+    attrs = {}
+    while offset + _RTATTR.size <= len(body):
+        length, attr_type = _RTATTR.unpack_from(body, offset)
+        if length < _RTATTR.size:
+            break
+        attrs[attr_type] = body[offset + _RTATTR.size:offset + length]
+        offset += (length + 3) & ~3
+    return attrs
+
+
+def _address(family, raw):
+    if family == socket.AF_INET:
+        return socket.inet_ntop(socket.AF_INET, raw[:4])
+    return socket.inet_ntop(socket.AF_INET6, raw[:16])
+
+
+def parse_inet(data):
+    """Parse an inet_diag dump into a list of socket dicts."""
+    sockets = []
+    for msg_type, body in iter_messages(data):
+        if msg_type != SOCK_DIAG_BY_FAMILY or len(body) < _INET_MSG_LEN:
+            continue
+        family, state, _timer, _retrans = _INET_MSG_HEAD.unpack_from(body, 0)
+        sport, dport = _INET_PORTS.unpack_from(body, 4)
+        _expires, rqueue, wqueue, uid, inode = _INET_TAIL.unpack_from(body, 52)
+        sockets.append({
+            "family": "inet" if family == socket.AF_INET else "inet6",
+            "state": TCP_STATES.get(state, str(state)),
+            "local_address": _address(family, body[8:24]),
+            "local_port": sport,
+            "peer_address": _address(family, body[24:40]),
+            "peer_port": dport,
+            "recv_q": rqueue,
+            "send_q": wqueue,
+            "uid": uid,
+            "inode": inode,
+        })
+    return sockets
+
+
+def parse_unix(data):
+    """Parse a unix_diag dump into a list of socket dicts."""
+    sockets = []
+    for msg_type, body in iter_messages(data):
+        if msg_type != SOCK_DIAG_BY_FAMILY or len(body) < _UNIX_MSG.size:
+            continue
+        _family, sock_type, state, _pad, inode, _c0, _c1 = _UNIX_MSG.unpack_from(body, 0)
+        attrs = _attributes(body, _UNIX_MSG.size)
+        name = attrs.get(UNIX_DIAG_NAME, b"")
+        if name.startswith(b"\0"):
+            path = "@" + name[1:].decode("utf-8", "replace")
+        else:
+            path = name.rstrip(b"\0").decode("utf-8", "replace")
+        rqueue = wqueue = None
+        if len(attrs.get(UNIX_DIAG_RQLEN, b"")) >= 8:
+            rqueue, wqueue = struct.unpack_from("=II", attrs[UNIX_DIAG_RQLEN])
+        sockets.append({
+            "family": "unix",
+            "type": UNIX_SOCK_TYPES.get(sock_type, str(sock_type)),
+            "state": TCP_STATES.get(state, str(state)),
+            "path": path,
+            "recv_q": rqueue,
+            "send_q": wqueue,
+            "inode": inode,
+        })
+    return sockets

@@ -1,0 +1,92 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, acceptq contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The finding: one judged fact about one host, as plain data.
+
+Reports, exit codes and metrics are all views of a list of these. Pure Python
+with no Ansible import, shared by the action plugin, the modules and the CLI.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+SEVERITIES = ("info", "warning", "error", "critical")
+
+
+def severity_rank(severity):
+    """Order of a severity name; unknown names rank above everything."""
+    try:
+        return SEVERITIES.index(severity)
+    except ValueError:
+        return len(SEVERITIES)
+
+
+class Definition:
+    """What a finding id means; documented in docs/findings.md."""
+
+    def __init__(self, finding_id, concern, severity, title):
+        if severity not in SEVERITIES:
+            raise ValueError("%s: unknown severity %r" % (finding_id, severity))
+        self.id = finding_id
+        self.concern = concern
+        self.severity = severity
+        self.title = title
+
+    def finding(self, host, observed, expected, fix, evidence=None, severity=None):
+        return Finding(
+            finding_id=self.id,
+            severity=severity or self.severity,
+            host=host,
+            concern=self.concern,
+            title=self.title,
+            observed=observed,
+            expected=expected,
+            fix=fix,
+            evidence=evidence or {},
+        )
+
+
+class Finding:
+    FIELDS = ("id", "severity", "host", "concern", "title", "observed", "expected", "fix", "evidence")
+
+    def __init__(self, finding_id, severity, host, concern, title, observed, expected, fix, evidence=None):
+        self.id = finding_id
+        self.severity = severity
+        self.host = host
+        self.concern = concern
+        self.title = title
+        self.observed = observed
+        self.expected = expected
+        self.fix = fix
+        self.evidence = evidence or {}
+
+    def to_dict(self):
+        return dict((field, getattr(self, field)) for field in self.FIELDS)
+
+    @classmethod
+    def from_dict(cls, data):
+        missing = [field for field in cls.FIELDS if field not in data and field != "evidence"]
+        if missing:
+            raise ValueError("finding lacks %s" % ", ".join(missing))
+        return cls(data["id"], data["severity"], data["host"], data["concern"], data["title"],
+                   data["observed"], data["expected"], data["fix"], data.get("evidence"))
+
+    def sort_key(self):
+        return (-severity_rank(self.severity), self.host, self.id, self.observed)
+
+    def __repr__(self):
+        return "Finding(%s %s %s: %s)" % (self.id, self.severity, self.host, self.observed)
+
+
+def at_or_above(findings, threshold):
+    """The findings whose severity is at or above the threshold name."""
+    floor = severity_rank(threshold)
+    return [finding for finding in findings if severity_rank(finding.severity) >= floor]
+
+
+def summarize(findings):
+    counts = dict((severity, 0) for severity in SEVERITIES)
+    for finding in findings:
+        counts[finding.severity] = counts.get(finding.severity, 0) + 1
+    return counts

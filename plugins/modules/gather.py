@@ -1,0 +1,146 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, acceptq contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: gather
+short_description: Gather accept-queue evidence from a host, read-only
+version_added: "0.1.0"
+description:
+  - Reads, in one call, the raw evidence acceptq judges on the controller for the
+    host's network namespace.
+  - C(kernel) section, net.core.somaxconn, net.ipv4.tcp_max_syn_backlog,
+    tcp_syncookies and tcp_abort_on_overflow, and the TcpExt counters ListenOverflows,
+    ListenDrops (accept queue), TCPReqQFullDrop, TCPReqQFullDoCookies, SyncookiesSent
+    (SYN queue) and TCPBacklogDrop (a socket's own receive backlog, kept apart),
+    sampled twice O(counter_sample_interval) seconds apart so that a rising counter
+    can be told from an old one.
+  - C(sockets) section, every listening TCP (IPv4 and IPv6) and unix socket, read
+    with netlink socket diagnostics as C(ss) does, with its current accept-queue depth
+    (Recv-Q), its effective backlog limit (Send-Q) and the processes holding it.
+  - A source that cannot be read becomes an entry in RV(evidence.errors) naming it;
+    the rest of the evidence is still returned. Only the Python 3 standard library
+    is needed on the host.
+author:
+  - acceptq contributors
+options:
+  sections:
+    description:
+      - Evidence sections to gather. C(host) is always included.
+    type: list
+    elements: str
+    choices: [host, kernel, sockets]
+    default: [host, kernel, sockets]
+  counter_sample_interval:
+    description:
+      - Seconds between the two reads of the TcpExt counters. C(0) reads them once,
+        and then no rate can be judged.
+    type: float
+    default: 1.0
+  proc_root:
+    description:
+      - Where procfs is mounted. Only tests point this elsewhere.
+    type: path
+    default: /proc
+attributes:
+  check_mode:
+    support: full
+    details: The module never changes the host.
+  diff_mode:
+    support: none
+  platform:
+    platforms: linux
+notes:
+  - Counters and somaxconn are per network namespace; the evidence is for the
+    namespace the module runs in.
+  - Owning processes are found through C(/proc/PID/fd); without root, sockets of
+    other users' processes show no owner.
+seealso:
+  - module: acceptq.remediation.audit
+"""
+
+EXAMPLES = r"""
+- name: Gather accept-queue evidence
+  acceptq.remediation.gather:
+  register: __acceptq_evidence
+
+- name: Read only the kernel settings and counters, without waiting
+  acceptq.remediation.gather:
+    sections: [kernel]
+    counter_sample_interval: 0
+"""
+
+RETURN = r"""
+evidence:
+  description: The raw evidence, one key per section.
+  returned: always
+  type: dict
+  contains:
+    schema:
+      description: Version of this document's layout.
+      type: int
+      sample: 1
+    errors:
+      description: Sources that could not be read, each with C(section), C(source) and C(message).
+      type: list
+      elements: dict
+      sample: [{"section": "kernel", "source": "/proc/net/netstat", "message": "/proc/net/netstat: No such file or directory"}]
+    host:
+      description: Platform facts (system, kernel_release, python, hostname).
+      type: dict
+    kernel:
+      description:
+        - C(netns), C(sysctls) (name to integer, null when unreadable), C(counters) and
+          C(counters_previous) (TcpExt name to integer), C(counter_interval_s).
+      type: dict
+      sample:
+        netns: "net:[4026531840]"
+        sysctls: {"net.core.somaxconn": 4096, "net.ipv4.tcp_max_syn_backlog": 4096}
+        counters: {"ListenOverflows": 12, "ListenDrops": 12, "TCPBacklogDrop": 0}
+        counter_interval_s: 1.0
+    sockets:
+      description:
+        - C(listeners), each with C(family) (inet, inet6, unix), C(local), C(address)
+          and C(port) or C(path), C(queue_depth), C(backlog_limit), C(inode),
+          C(owner) (pid and name of the lowest pid holding it) and C(owner_pids).
+      type: dict
+      sample:
+        listeners:
+          - {"family": "inet", "local": "0.0.0.0:80", "queue_depth": 0, "backlog_limit": 511,
+             "owner": {"pid": 812, "name": "nginx"}}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.acceptq.remediation.plugins.module_utils import _evidence
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            sections=dict(type="list", elements="str", choices=list(_evidence.COLLECTORS),
+                          default=list(_evidence.COLLECTORS)),
+            counter_sample_interval=dict(type="float", default=1.0),
+            proc_root=dict(type="path", default="/proc"),
+        ),
+        supports_check_mode=True,
+    )
+    interval = module.params["counter_sample_interval"]
+    if interval < 0 or interval > 60:
+        module.fail_json(msg="counter_sample_interval must be between 0 and 60 seconds, got %s" % interval)
+    evidence = _evidence.collect(
+        sections=module.params["sections"],
+        proc_root=module.params["proc_root"],
+        counter_sample_interval=interval,
+    )
+    module.exit_json(changed=False, evidence=evidence)
+
+
+if __name__ == "__main__":
+    main()
