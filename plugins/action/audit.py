@@ -27,20 +27,26 @@ class ActionModule(ActionBase):
         policy = self._task.args.get("policy") or {}
         if not isinstance(policy, dict):
             raise AnsibleActionFail("policy must be a mapping of threshold names to values, got %r" % (policy,))
-        gather_args = dict((key, self._task.args[key]) for key in ("sections", "counter_sample_interval")
-                           if key in self._task.args)
-        gathered = self._execute_module(module_name="acceptq.remediation.gather",
-                                        module_args=gather_args, task_vars=task_vars)
+        gather_args = dict(
+            (key, self._task.args[key]) for key in ("sections", "counter_sample_interval") if key in self._task.args
+        )
+        gathered = self._execute_module(
+            module_name="acceptq.remediation.gather", module_args=gather_args, task_vars=task_vars
+        )
         if gathered.get("failed") or "evidence" not in gathered:
             message = gathered.get("msg") or gathered.get("module_stderr") or "no evidence returned"
             finding = _checks_host.gather_failed(host, message)
-            result.update(failed=True, msg="evidence gathering failed on %s: %s" % (host, message),
-                          findings=[finding.to_dict()], summary=summarize([finding]))
+            result.update(
+                failed=True,
+                msg="evidence gathering failed on %s: %s" % (host, message),
+                findings=[finding.to_dict()],
+                summary=summarize([finding]),
+            )
             return result
         try:
             findings = run_checks(host, gathered["evidence"], policy)
         except PolicyError as exc:
-            raise AnsibleActionFail("acceptq policy for %s: %s" % (host, exc))
+            raise AnsibleActionFail("acceptq policy for %s: %s" % (host, exc)) from None
         result.update(
             changed=False,
             evidence=gathered["evidence"],

@@ -19,29 +19,37 @@ DEFAULT_POLICY = {}
 
 def unreachable(host, message):
     return UNREACHABLE.finding(
-        host, observed="unreachable: %s" % message.strip(),
+        host,
+        observed="unreachable: %s" % message.strip(),
         expected="reachable over the inventory's connection",
         fix="Check the address, credentials and connection variables of this host; the other hosts were audited.",
-        evidence={"message": message})
+        evidence={"message": message},
+    )
 
 
 def gather_failed(host, message):
     return GATHER_FAILED.finding(
-        host, observed="gathering failed: %s" % message.strip(),
+        host,
+        observed="gathering failed: %s" % message.strip(),
         expected="one read-only gather call returning evidence",
         fix="Make sure Python 3 runs on the host; the message above names what failed.",
-        evidence={"message": message})
+        evidence={"message": message},
+    )
 
 
 def check_evidence_errors(host, evidence, policy):
     findings = []
     for error in evidence.get("errors", []):
-        findings.append(EVIDENCE_MISSING.finding(
-            host,
-            observed="%s evidence incomplete: %s" % (error["section"], error["message"]),
-            expected="%s readable" % error["source"],
-            fix="Run the audit with privileges that can read %s; checks that need it were skipped." % error["source"],
-            evidence=error))
+        findings.append(
+            EVIDENCE_MISSING.finding(
+                host,
+                observed="%s evidence incomplete: %s" % (error["section"], error["message"]),
+                expected="%s readable" % error["source"],
+                fix="Run the audit with privileges that can read %s; checks that need it were skipped."
+                % error["source"],
+                evidence=error,
+            )
+        )
     return findings
 
 

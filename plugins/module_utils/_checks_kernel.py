@@ -17,8 +17,7 @@ OVERFLOW_HISTORY = Definition("AQ-KERNEL-005", "kernel", "info", "Accept-queue o
 ABOVE_SOMAXCONN = Definition("AQ-KERNEL-006", "kernel", "info", "Listener backlog above the current somaxconn")
 SYN_DROPS_RISING = Definition("AQ-KERNEL-007", "kernel", "warning", "SYN-queue drops rising")
 
-DEFINITIONS = (CAPPED, SOMAXCONN_LOW, QUEUE_FULL, OVERFLOW_RISING, OVERFLOW_HISTORY,
-               ABOVE_SOMAXCONN, SYN_DROPS_RISING)
+DEFINITIONS = (CAPPED, SOMAXCONN_LOW, QUEUE_FULL, OVERFLOW_RISING, OVERFLOW_HISTORY, ABOVE_SOMAXCONN, SYN_DROPS_RISING)
 DEFAULT_POLICY = {
     # net.core.somaxconn must be at least this; 4096 is the kernel default
     # since Linux 5.4 and the kernel_queues role's default.
@@ -72,24 +71,30 @@ def check_listener_caps(host, evidence, policy):
             details["configured_backlog"] = configured
         if limit == somaxconn and (configured is None or configured > limit):
             asked = "configured %s" % configured if configured is not None else "configured at or above the cap"
-            findings.append(CAPPED.finding(
-                host,
-                observed="%s of %s: effective backlog (Send-Q) %d = net.core.somaxconn %d (%s)"
-                         % (listener["local"], _owner(listener), limit, somaxconn, asked),
-                expected="a backlog sized by throughput x acceptable wait, below net.core.somaxconn",
-                fix="Set the service's backlog to its sized value (listen.backlog for php-fpm, "
+            findings.append(
+                CAPPED.finding(
+                    host,
+                    observed="%s of %s: effective backlog (Send-Q) %d = net.core.somaxconn %d (%s)"
+                    % (listener["local"], _owner(listener), limit, somaxconn, asked),
+                    expected="a backlog sized by throughput x acceptable wait, below net.core.somaxconn",
+                    fix="Set the service's backlog to its sized value (listen.backlog for php-fpm, "
                     "listen ... backlog= for nginx) and restart it; raise net.core.somaxconn with "
                     "the kernel_queues role only if the sized value needs it.",
-                evidence=details))
+                    evidence=details,
+                )
+            )
         elif limit > somaxconn:
-            findings.append(ABOVE_SOMAXCONN.finding(
-                host,
-                observed="%s of %s: effective backlog %d > net.core.somaxconn %d; it was opened "
-                         "before somaxconn was lowered" % (listener["local"], _owner(listener), limit, somaxconn),
-                expected="effective backlog <= net.core.somaxconn",
-                fix="Nothing is wrong now; the next restart of %s will cut its backlog to %d."
+            findings.append(
+                ABOVE_SOMAXCONN.finding(
+                    host,
+                    observed="%s of %s: effective backlog %d > net.core.somaxconn %d; it was opened "
+                    "before somaxconn was lowered" % (listener["local"], _owner(listener), limit, somaxconn),
+                    expected="effective backlog <= net.core.somaxconn",
+                    fix="Nothing is wrong now; the next restart of %s will cut its backlog to %d."
                     % (_owner(listener), somaxconn),
-                evidence=details))
+                    evidence=details,
+                )
+            )
     return findings
 
 
@@ -98,13 +103,16 @@ def check_somaxconn_minimum(host, evidence, policy):
     minimum = policy["somaxconn_min"]
     if somaxconn is None or somaxconn >= minimum:
         return []
-    return [SOMAXCONN_LOW.finding(
-        host,
-        observed="net.core.somaxconn = %d" % somaxconn,
-        expected="net.core.somaxconn >= %d (policy somaxconn_min)" % minimum,
-        fix="Apply the kernel_queues role (kernel_queues_somaxconn: %d), then restart the services "
+    return [
+        SOMAXCONN_LOW.finding(
+            host,
+            observed="net.core.somaxconn = %d" % somaxconn,
+            expected="net.core.somaxconn >= %d (policy somaxconn_min)" % minimum,
+            fix="Apply the kernel_queues role (kernel_queues_somaxconn: %d), then restart the services "
             "whose listeners it capped." % minimum,
-        evidence={"net.core.somaxconn": somaxconn, "somaxconn_min": minimum})]
+            evidence={"net.core.somaxconn": somaxconn, "somaxconn_min": minimum},
+        )
+    ]
 
 
 def check_queues_full(host, evidence, policy):
@@ -114,13 +122,17 @@ def check_queues_full(host, evidence, policy):
         depth, limit = listener.get("queue_depth"), listener.get("backlog_limit")
         if depth is None or limit is None or depth == 0 or depth < limit:
             continue
-        findings.append(QUEUE_FULL.finding(
-            host,
-            observed="%s of %s: accept queue %d deep, limit %d" % (listener["local"], _owner(listener), depth, limit),
-            expected="accept queue well below its limit (the owner accepts as fast as connections arrive)",
-            fix="Find why %s stopped accepting (stalled workers, I/O, locks); new connections are "
+        findings.append(
+            QUEUE_FULL.finding(
+                host,
+                observed="%s of %s: accept queue %d deep, limit %d"
+                % (listener["local"], _owner(listener), depth, limit),
+                expected="accept queue well below its limit (the owner accepts as fast as connections arrive)",
+                fix="Find why %s stopped accepting (stalled workers, I/O, locks); new connections are "
                 "being dropped or refused now." % _owner(listener),
-            evidence=_listener_evidence(listener)))
+                evidence=_listener_evidence(listener),
+            )
+        )
     return findings
 
 
@@ -135,9 +147,13 @@ def _deltas(kernel, names):
 
 
 def _full_listeners(evidence):
-    return [listener["local"] for listener in _listeners(evidence)
-            if listener.get("queue_depth") and listener.get("backlog_limit") is not None
-            and listener["queue_depth"] >= listener["backlog_limit"]]
+    return [
+        listener["local"]
+        for listener in _listeners(evidence)
+        if listener.get("queue_depth")
+        and listener.get("backlog_limit") is not None
+        and listener["queue_depth"] >= listener["backlog_limit"]
+    ]
 
 
 def check_overflow_counters(host, evidence, policy):
@@ -149,29 +165,43 @@ def check_overflow_counters(host, evidence, policy):
         return []
     deltas = _deltas(kernel, ACCEPT_COUNTERS)
     interval = kernel.get("counter_interval_s")
-    details = {"counters": totals, "deltas": deltas, "interval_s": interval, "netns": kernel.get("netns"),
-               "full_listeners": _full_listeners(evidence)}
+    details = {
+        "counters": totals,
+        "deltas": deltas,
+        "interval_s": interval,
+        "netns": kernel.get("netns"),
+        "full_listeners": _full_listeners(evidence),
+    }
     if any(deltas.values()):
         rates = ", ".join("%s +%d in %.1fs" % (name, delta, interval) for name, delta in sorted(deltas.items()))
         suspects = details["full_listeners"]
-        return [OVERFLOW_RISING.finding(
-            host,
-            observed="accept queues overflowing now: %s (totals %s)%s" % (
-                rates, ", ".join("%s=%d" % item for item in sorted(totals.items())),
-                "; full: %s" % ", ".join(suspects) if suspects else ""),
-            expected="ListenOverflows and ListenDrops not rising",
-            fix="A listener's queue is too shallow for its bursts or its owner is stalled: size the "
+        return [
+            OVERFLOW_RISING.finding(
+                host,
+                observed="accept queues overflowing now: %s (totals %s)%s"
+                % (
+                    rates,
+                    ", ".join("%s=%d" % item for item in sorted(totals.items())),
+                    "; full: %s" % ", ".join(suspects) if suspects else "",
+                ),
+                expected="ListenOverflows and ListenDrops not rising",
+                fix="A listener's queue is too shallow for its bursts or its owner is stalled: size the "
                 "backlog by throughput x acceptable wait and fix what keeps workers from accepting.",
-            evidence=details)]
+                evidence=details,
+            )
+        ]
     sampled = "not rising during %.1fs" % interval if interval else "not sampled twice"
-    return [OVERFLOW_HISTORY.finding(
-        host,
-        observed="accept queues overflowed since boot: %s (%s)" % (
-            ", ".join("%s=%d" % item for item in sorted(totals.items())), sampled),
-        expected="no overflow; past ones show a queue that was too shallow or a stalled owner",
-        fix="Correlate with service logs (nginx '(11: Resource temporarily unavailable)' or "
+    return [
+        OVERFLOW_HISTORY.finding(
+            host,
+            observed="accept queues overflowed since boot: %s (%s)"
+            % (", ".join("%s=%d" % item for item in sorted(totals.items())), sampled),
+            expected="no overflow; past ones show a queue that was too shallow or a stalled owner",
+            fix="Correlate with service logs (nginx '(11: Resource temporarily unavailable)' or "
             "'(111: Connection refused)'); the queue_facts rates show when it happens.",
-        evidence=details)]
+            evidence=details,
+        )
+    ]
 
 
 def check_syn_queue(host, evidence, policy):
@@ -180,16 +210,21 @@ def check_syn_queue(host, evidence, policy):
     if not any(deltas.values()):
         return []
     sysctls = kernel.get("sysctls") or {}
-    return [SYN_DROPS_RISING.finding(
-        host,
-        observed="TCPReqQFullDrop +%d in %.1fs (net.ipv4.tcp_max_syn_backlog %s, tcp_syncookies %s)" % (
-            deltas["TCPReqQFullDrop"], kernel.get("counter_interval_s") or 0,
-            sysctls.get("net.ipv4.tcp_max_syn_backlog"), sysctls.get("net.ipv4.tcp_syncookies")),
-        expected="no SYNs dropped for a full SYN queue",
-        fix="Keep net.ipv4.tcp_syncookies = 1 and raise net.ipv4.tcp_max_syn_backlog with the "
-            "kernel_queues role.",
-        evidence={"deltas": deltas, "sysctls": sysctls})]
+    return [
+        SYN_DROPS_RISING.finding(
+            host,
+            observed="TCPReqQFullDrop +%d in %.1fs (net.ipv4.tcp_max_syn_backlog %s, tcp_syncookies %s)"
+            % (
+                deltas["TCPReqQFullDrop"],
+                kernel.get("counter_interval_s") or 0,
+                sysctls.get("net.ipv4.tcp_max_syn_backlog"),
+                sysctls.get("net.ipv4.tcp_syncookies"),
+            ),
+            expected="no SYNs dropped for a full SYN queue",
+            fix="Keep net.ipv4.tcp_syncookies = 1 and raise net.ipv4.tcp_max_syn_backlog with the kernel_queues role.",
+            evidence={"deltas": deltas, "sysctls": sysctls},
+        )
+    ]
 
 
-CHECKS = (check_listener_caps, check_somaxconn_minimum, check_queues_full,
-          check_overflow_counters, check_syn_queue)
+CHECKS = (check_listener_caps, check_somaxconn_minimum, check_queues_full, check_overflow_counters, check_syn_queue)

@@ -51,7 +51,9 @@ def parse_netstat(text, source="/proc/net/netstat"):
         header_proto, _sep, names = header.partition(":")
         value_proto, _sep, numbers = values.partition(":")
         if header_proto != value_proto:
-            raise EvidenceError("%s:%d: values for %r follow the header of %r" % (source, index + 2, value_proto, header_proto))
+            raise EvidenceError(
+                "%s:%d: values for %r follow the header of %r" % (source, index + 2, value_proto, header_proto)
+            )
         names, numbers = names.split(), numbers.split()
         if len(names) != len(numbers):
             raise EvidenceError("%s:%d: %d names but %d values" % (source, index + 2, len(names), len(numbers)))
@@ -59,7 +61,7 @@ def parse_netstat(text, source="/proc/net/netstat"):
             try:
                 counters["%s.%s" % (header_proto, name)] = int(number)
             except ValueError:
-                raise EvidenceError("%s:%d: %s is %r, not an integer" % (source, index + 2, name, number))
+                raise EvidenceError("%s:%d: %s is %r, not an integer" % (source, index + 2, name, number)) from None
     return counters
 
 
@@ -68,7 +70,7 @@ def read_text(path):
         with open(path) as handle:
             return handle.read()
     except (IOError, OSError) as exc:
-        raise EvidenceError("%s: %s" % (path, exc.strerror or exc))
+        raise EvidenceError("%s: %s" % (path, exc.strerror or exc)) from None
 
 
 def netns_id(proc_root):
@@ -84,7 +86,7 @@ def read_sysctl(proc_root, name):
     try:
         return int(text)
     except ValueError:
-        raise EvidenceError("%s: %r is not an integer" % (path, text))
+        raise EvidenceError("%s: %r is not an integer" % (path, text)) from None
 
 
 def read_tcpext_counters(proc_root):
@@ -96,8 +98,13 @@ def read_tcpext_counters(proc_root):
 def collect_kernel(context):
     proc_root = context["proc_root"]
     errors = context["errors"]
-    section = {"netns": netns_id(proc_root), "sysctls": {}, "counters": None,
-               "counters_previous": None, "counter_interval_s": None}
+    section = {
+        "netns": netns_id(proc_root),
+        "sysctls": {},
+        "counters": None,
+        "counters_previous": None,
+        "counter_interval_s": None,
+    }
     for name in KERNEL_SYSCTLS:
         try:
             section["sysctls"][name] = read_sysctl(proc_root, name)
@@ -166,16 +173,23 @@ def listener_record(sock, owners):
         address = sock["local_address"]
         shown = "[%s]" % address if sock["family"] == "inet6" else address
         local = "%s:%d" % (shown, sock["local_port"])
-        record = {"family": sock["family"], "type": "stream", "address": address,
-                  "port": sock["local_port"], "local": local}
+        record = {
+            "family": sock["family"],
+            "type": "stream",
+            "address": address,
+            "port": sock["local_port"],
+            "local": local,
+        }
     holders = owners.get(sock["inode"], [])
-    record.update({
-        "queue_depth": sock["recv_q"],
-        "backlog_limit": sock["send_q"],
-        "inode": sock["inode"],
-        "owner": {"pid": holders[0][0], "name": holders[0][1]} if holders else None,
-        "owner_pids": [pid for pid, _name in holders],
-    })
+    record.update(
+        {
+            "queue_depth": sock["recv_q"],
+            "backlog_limit": sock["send_q"],
+            "inode": sock["inode"],
+            "owner": {"pid": holders[0][0], "name": holders[0][1]} if holders else None,
+            "owner_pids": [pid for pid, _name in holders],
+        }
+    )
     return record
 
 
@@ -192,18 +206,28 @@ def collect_sockets(context):
     inet_sockets, unix_sockets = [], []
     for label, request, parse in (
         ("tcp (AF_INET)", lambda: _sockdiag.inet_request(socket.AF_INET, [_sockdiag.TCP_LISTEN]), _sockdiag.parse_inet),
-        ("tcp (AF_INET6)", lambda: _sockdiag.inet_request(socket.AF_INET6, [_sockdiag.TCP_LISTEN]), _sockdiag.parse_inet),
+        (
+            "tcp (AF_INET6)",
+            lambda: _sockdiag.inet_request(socket.AF_INET6, [_sockdiag.TCP_LISTEN]),
+            _sockdiag.parse_inet,
+        ),
         ("unix", lambda: _sockdiag.unix_request([_sockdiag.TCP_LISTEN]), _sockdiag.parse_unix),
     ):
         try:
             parsed = parse(_sockdiag.dump(request()))
         except (OSError, _sockdiag.SockDiagError) as exc:
-            errors.append({"section": "sockets", "source": "netlink sock_diag %s" % label,
-                           "message": "socket table unreadable: %s" % exc})
+            errors.append(
+                {
+                    "section": "sockets",
+                    "source": "netlink sock_diag %s" % label,
+                    "message": "socket table unreadable: %s" % exc,
+                }
+            )
             continue
         (unix_sockets if label == "unix" else inet_sockets).extend(parsed)
-    owners = socket_owners(context["proc_root"], [sock["inode"] for sock in inet_sockets + unix_sockets
-                                                  if sock["state"] == "LISTEN"])
+    owners = socket_owners(
+        context["proc_root"], [sock["inode"] for sock in inet_sockets + unix_sockets if sock["state"] == "LISTEN"]
+    )
     section["listeners"] = build_listeners(inet_sockets, unix_sockets, owners)
     return section
 
@@ -234,17 +258,20 @@ def collect(sections=None, proc_root="/proc", counter_sample_interval=1.0):
     if unknown:
         raise ValueError("unknown evidence sections: %s" % ", ".join(unknown))
     errors = []
-    context = {"proc_root": proc_root, "errors": errors,
-               "counter_sample_interval": counter_sample_interval}
-    evidence = {"schema": SCHEMA_VERSION, "sections": sections, "errors": errors,
-                "host": collect_host(context)}
+    context = {"proc_root": proc_root, "errors": errors, "counter_sample_interval": counter_sample_interval}
+    evidence = {"schema": SCHEMA_VERSION, "sections": sections, "errors": errors, "host": collect_host(context)}
     linux = evidence["host"]["system"] == "Linux"
     for name in sections:
         if name == "host":
             continue
         if name in LINUX_ONLY and not linux:
-            errors.append({"section": name, "source": "platform",
-                           "message": "%s evidence needs Linux; this host runs %s" % (name, evidence["host"]["system"])})
+            errors.append(
+                {
+                    "section": name,
+                    "source": "platform",
+                    "message": "%s evidence needs Linux; this host runs %s" % (name, evidence["host"]["system"]),
+                }
+            )
             evidence[name] = None
             continue
         evidence[name] = COLLECTORS[name](context)

@@ -25,9 +25,17 @@ NLMSG_ERROR = 2
 NLMSG_DONE = 3
 
 TCP_STATES = {
-    1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1",
-    5: "FIN_WAIT2", 6: "TIME_WAIT", 7: "CLOSE", 8: "CLOSE_WAIT",
-    9: "LAST_ACK", 10: "LISTEN", 11: "CLOSING",
+    1: "ESTABLISHED",
+    2: "SYN_SENT",
+    3: "SYN_RECV",
+    4: "FIN_WAIT1",
+    5: "FIN_WAIT2",
+    6: "TIME_WAIT",
+    7: "CLOSE",
+    8: "CLOSE_WAIT",
+    9: "LAST_ACK",
+    10: "LISTEN",
+    11: "CLOSING",
 }
 TCP_LISTEN = 10
 UNIX_SOCK_TYPES = {1: "stream", 2: "dgram", 5: "seqpacket"}
@@ -68,14 +76,14 @@ def inet_request(family, states):
 
 def unix_request(states):
     """Bytes of a unix_diag_req dump request with names and queue lengths."""
-    return struct.pack("=BBHIIIII", socket.AF_UNIX, 0, 0, state_mask(states), 0,
-                       UDIAG_SHOW_NAME | UDIAG_SHOW_RQLEN, 0, 0)
+    return struct.pack(
+        "=BBHIIIII", socket.AF_UNIX, 0, 0, state_mask(states), 0, UDIAG_SHOW_NAME | UDIAG_SHOW_RQLEN, 0, 0
+    )
 
 
 def dump(payload, seq=1, recv_size=262144):
     """Send one dump request; return the raw reply bytes (all parts, joined)."""
-    header = _NLMSGHDR.pack(_NLMSGHDR.size + len(payload), SOCK_DIAG_BY_FAMILY,
-                            NLM_F_REQUEST | NLM_F_DUMP, seq, 0)
+    header = _NLMSGHDR.pack(_NLMSGHDR.size + len(payload), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, seq, 0)
     sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
     try:
         sock.sendto(header + payload, (0, 0))
@@ -94,10 +102,8 @@ def dump(payload, seq=1, recv_size=262144):
 
 
 def _last_message_type(chunk):
-    msg_type = None
-    for msg_type, _body in iter_messages(chunk):
-        pass
-    return msg_type
+    types = [msg_type for msg_type, _body in iter_messages(chunk)]
+    return types[-1] if types else None
 
 
 def iter_messages(data):
@@ -107,7 +113,7 @@ def iter_messages(data):
         length, msg_type, _flags, _seq, _pid = _NLMSGHDR.unpack_from(data, offset)
         if length < _NLMSGHDR.size:
             raise SockDiagError("malformed netlink message at byte %d" % offset)
-        body = data[offset + _NLMSGHDR.size:offset + length]
+        body = data[offset + _NLMSGHDR.size : offset + length]
         if msg_type == NLMSG_ERROR:
             error = struct.unpack_from("=i", body)[0] if len(body) >= 4 else -1
             if error:
@@ -122,7 +128,7 @@ def _attributes(body, offset):
         length, attr_type = _RTATTR.unpack_from(body, offset)
         if length < _RTATTR.size:
             break
-        attrs[attr_type] = body[offset + _RTATTR.size:offset + length]
+        attrs[attr_type] = body[offset + _RTATTR.size : offset + length]
         offset += (length + 3) & ~3
     return attrs
 
@@ -142,18 +148,20 @@ def parse_inet(data):
         family, state, _timer, _retrans = _INET_MSG_HEAD.unpack_from(body, 0)
         sport, dport = _INET_PORTS.unpack_from(body, 4)
         _expires, rqueue, wqueue, uid, inode = _INET_TAIL.unpack_from(body, 52)
-        sockets.append({
-            "family": "inet" if family == socket.AF_INET else "inet6",
-            "state": TCP_STATES.get(state, str(state)),
-            "local_address": _address(family, body[8:24]),
-            "local_port": sport,
-            "peer_address": _address(family, body[24:40]),
-            "peer_port": dport,
-            "recv_q": rqueue,
-            "send_q": wqueue,
-            "uid": uid,
-            "inode": inode,
-        })
+        sockets.append(
+            {
+                "family": "inet" if family == socket.AF_INET else "inet6",
+                "state": TCP_STATES.get(state, str(state)),
+                "local_address": _address(family, body[8:24]),
+                "local_port": sport,
+                "peer_address": _address(family, body[24:40]),
+                "peer_port": dport,
+                "recv_q": rqueue,
+                "send_q": wqueue,
+                "uid": uid,
+                "inode": inode,
+            }
+        )
     return sockets
 
 
@@ -173,13 +181,15 @@ def parse_unix(data):
         rqueue = wqueue = None
         if len(attrs.get(UNIX_DIAG_RQLEN, b"")) >= 8:
             rqueue, wqueue = struct.unpack_from("=II", attrs[UNIX_DIAG_RQLEN])
-        sockets.append({
-            "family": "unix",
-            "type": UNIX_SOCK_TYPES.get(sock_type, str(sock_type)),
-            "state": TCP_STATES.get(state, str(state)),
-            "path": path,
-            "recv_q": rqueue,
-            "send_q": wqueue,
-            "inode": inode,
-        })
+        sockets.append(
+            {
+                "family": "unix",
+                "type": UNIX_SOCK_TYPES.get(sock_type, str(sock_type)),
+                "state": TCP_STATES.get(state, str(state)),
+                "path": path,
+                "recv_q": rqueue,
+                "send_q": wqueue,
+                "inode": inode,
+            }
+        )
     return sockets

@@ -39,10 +39,8 @@ def effective_policy(declared=None):
         if key not in DEFAULT_POLICY:
             raise PolicyError("unknown policy key %r (known: %s)" % (key, ", ".join(sorted(DEFAULT_POLICY))))
         default = DEFAULT_POLICY[key]
-        if isinstance(default, bool) or not isinstance(default, (int, float)):
-            kinds = (type(default),)
-        else:
-            kinds = (int, float)
+        numeric = isinstance(default, (int, float)) and not isinstance(default, bool)
+        kinds = (int, float) if numeric else (type(default),)
         if isinstance(value, bool) != isinstance(default, bool) or not isinstance(value, kinds):
             raise PolicyError("policy %s must be a %s, got %r" % (key, type(default).__name__, value))
         policy[key] = value

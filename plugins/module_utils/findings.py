@@ -69,8 +69,17 @@ class Finding:
         missing = [field for field in cls.FIELDS if field not in data and field != "evidence"]
         if missing:
             raise ValueError("finding lacks %s" % ", ".join(missing))
-        return cls(data["id"], data["severity"], data["host"], data["concern"], data["title"],
-                   data["observed"], data["expected"], data["fix"], data.get("evidence"))
+        return cls(
+            data["id"],
+            data["severity"],
+            data["host"],
+            data["concern"],
+            data["title"],
+            data["observed"],
+            data["expected"],
+            data["fix"],
+            data.get("evidence"),
+        )
 
     def sort_key(self):
         return (-severity_rank(self.severity), self.host, self.id, self.observed)

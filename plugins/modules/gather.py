@@ -90,7 +90,10 @@ evidence:
       description: Sources that could not be read, each with C(section), C(source) and C(message).
       type: list
       elements: dict
-      sample: [{"section": "kernel", "source": "/proc/net/netstat", "message": "/proc/net/netstat: No such file or directory"}]
+      sample:
+        - section: kernel
+          source: /proc/net/netstat
+          message: "/proc/net/netstat: No such file or directory"
     host:
       description: Platform facts (system, kernel_release, python, hostname).
       type: dict
@@ -124,8 +127,9 @@ from ansible_collections.acceptq.remediation.plugins.module_utils import _eviden
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            sections=dict(type="list", elements="str", choices=list(_evidence.COLLECTORS),
-                          default=list(_evidence.COLLECTORS)),
+            sections=dict(
+                type="list", elements="str", choices=list(_evidence.COLLECTORS), default=list(_evidence.COLLECTORS)
+            ),
             counter_sample_interval=dict(type="float", default=1.0),
             proc_root=dict(type="path", default="/proc"),
         ),

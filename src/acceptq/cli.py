@@ -34,8 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("-l", "--limit", help="host pattern to audit")
     audit.add_argument("--format", choices=("table", "json"), default="table")
     audit.add_argument("-o", "--output", help="write the report to this file instead of standard output")
-    audit.add_argument("--fail-on", default="error", choices=("info", "warning", "error", "critical", "none"),
-                       help="exit 1 when a finding at or above this severity exists (default: error)")
+    audit.add_argument(
+        "--fail-on",
+        default="error",
+        choices=("info", "warning", "error", "critical", "none"),
+        help="exit 1 when a finding at or above this severity exists (default: error)",
+    )
 
     remediate = commands.add_parser("remediate", help="apply the remediation roles (playbooks/remediate.yml)")
     remediate.add_argument("-i", "--inventory", help="inventory file or directory (default: this machine)")
@@ -78,13 +82,48 @@ def render_table(findings, hosts, console: Console) -> None:
         table.add_column(column, style=style, overflow="fold")
     for finding in findings:
         style = SEVERITY_STYLES.get(finding.severity, "")
-        table.add_row("[%s]%s[/]" % (style, finding.severity) if style else finding.severity,
-                      finding.id, finding.host, finding.observed, finding.fix)
+        table.add_row(
+            "[%s]%s[/]" % (style, finding.severity) if style else finding.severity,
+            finding.id,
+            finding.host,
+            finding.observed,
+            finding.fix,
+        )
     if findings:
         console.print(table)
     counts = summarize(findings)
-    console.print("%d finding(s) on %d host(s): %s" % (
-        len(findings), len(hosts), ", ".join("%d %s" % (counts[name], name) for name in reversed(list(counts)))))
+    console.print(
+        "%d finding(s) on %d host(s): %s"
+        % (len(findings), len(hosts), ", ".join("%d %s" % (counts[name], name) for name in reversed(list(counts))))
+    )
+
+
+def render_overview(hosts, console: Console) -> None:
+    """What was read on each host: the kernel limits, counters and listeners."""
+    for name, host in sorted(hosts.items()):
+        evidence = host.evidence or {}
+        kernel = evidence.get("kernel") or {}
+        sysctls = kernel.get("sysctls") or {}
+        counters = kernel.get("counters") or {}
+        if not kernel and not evidence.get("sockets"):
+            continue
+        console.print("[bold]%s[/] %s" % (name, kernel.get("netns") or ""))
+        console.print("  " + "  ".join("%s=%s" % (key.rsplit(".", 1)[-1], value) for key, value in sysctls.items()))
+        console.print("  " + "  ".join("%s=%s" % item for item in counters.items()))
+        listeners = (evidence.get("sockets") or {}).get("listeners") or []
+        table = Table(show_edge=False, box=None, pad_edge=False)
+        for column in ("listener", "owner", "queue", "limit"):
+            table.add_column(column, justify="right" if column in ("queue", "limit") else "left")
+        for listener in listeners:
+            owner = listener.get("owner") or {}
+            table.add_row(
+                listener["local"],
+                "%s/%s" % (owner.get("name"), owner.get("pid")) if owner else "-",
+                str(listener.get("queue_depth")),
+                str(listener.get("backlog_limit")),
+            )
+        if listeners:
+            console.print(table)
 
 
 def report_document(findings, hosts, inventory: str, limit: str | None) -> dict:
@@ -95,7 +134,10 @@ def report_document(findings, hosts, inventory: str, limit: str | None) -> dict:
         "generated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "inventory": inventory,
         "limit": limit,
-        "hosts": {name: {"status": host.status, "message": host.message} for name, host in sorted(hosts.items())},
+        "hosts": {
+            name: {"status": host.status, "message": host.message, "evidence": host.evidence}
+            for name, host in sorted(hosts.items())
+        },
         "summary": summarize(findings),
         "findings": [finding.to_dict() for finding in findings],
     }
@@ -116,10 +158,9 @@ def progress_printer(console: Console):
 
 
 def command_audit(args, root: Path) -> int:
+    from acceptq.runner import run_playbook
     from ansible_collections.acceptq.remediation.plugins.module_utils import _checks_host
     from ansible_collections.acceptq.remediation.plugins.module_utils.findings import Finding, at_or_above
-
-    from acceptq.runner import run_playbook
 
     inventory = resolve_inventory(root, args.inventory)
     progress = Console(stderr=True, highlight=False)
@@ -150,10 +191,13 @@ def command_audit(args, root: Path) -> int:
     else:
         if args.output:
             file_console = Console(file=__import__("io").StringIO(), width=160, no_color=True)
+            render_overview(run.hosts, file_console)
             render_table(findings, run.hosts, file_console)
             write_atomically(args.output, file_console.file.getvalue())
         else:
-            render_table(findings, run.hosts, Console(highlight=False))
+            console = Console(highlight=False)
+            render_overview(run.hosts, console)
+            render_table(findings, run.hosts, console)
     if args.output:
         progress.print("acceptq: report written to %s" % args.output)
     if args.fail_on != "none" and at_or_above(findings, args.fail_on):
@@ -168,8 +212,9 @@ def command_remediate(args, root: Path) -> int:
     flags = " ".join(flag for flag, wanted in (("--check", args.check), ("--diff", args.diff)) if wanted)
     progress = Console(stderr=True, highlight=False)
     progress.print("acceptq remediate: inventory %s%s" % (inventory, " (%s)" % flags if flags else ""))
-    run = run_playbook(root, "remediate.yml", inventory, limit=args.limit, cmdline=flags or None,
-                       on_host=progress_printer(progress))
+    run = run_playbook(
+        root, "remediate.yml", inventory, limit=args.limit, cmdline=flags or None, on_host=progress_printer(progress)
+    )
     if run.errors:
         progress.print("[red]acceptq: remediation could not run:[/]\n%s" % "\n".join(run.errors))
         return EXIT_AUDIT_FAILED

@@ -19,6 +19,7 @@ class HostOutcome:
     name: str
     status: str = "pending"  # pending, running, ok, failed, unreachable
     findings: list[dict] = field(default_factory=list)
+    evidence: dict | None = None
     message: str = ""
 
 
@@ -82,6 +83,7 @@ def run_playbook(
             item = outcome(host)
             if data.get("task_action") in AUDIT_ACTIONS:
                 item.findings.extend(result.get("findings", []))
+                item.evidence = result.get("evidence")
             if kind == "runner_on_failed" and not data.get("ignore_errors"):
                 item.status = "failed"
                 item.message = str(result.get("msg", ""))
@@ -118,5 +120,4 @@ def run_playbook(
             # its own message is the most useful thing to show.
             tail = run.stdout.read().strip().splitlines()[-15:]
             errors.append("\n".join(tail) or "ansible-playbook exited with %s" % run.rc)
-        return PlaybookRun(rc=run.rc, status=run.status, hosts=hosts,
-                           no_hosts_matched=state["no_hosts"], errors=errors)
+        return PlaybookRun(rc=run.rc, status=run.status, hosts=hosts, no_hosts_matched=state["no_hosts"], errors=errors)

@@ -1,0 +1,52 @@
+"""Shared test setup: import the collection's pure Python, load captured fixtures."""
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+sys.path.insert(0, str(ROOT / "src"))
+
+from acceptq.collection import import_shared  # noqa: E402
+
+import_shared(ROOT)
+
+from ansible_collections.acceptq.remediation.plugins.module_utils import _evidence, _sockdiag  # noqa: E402
+
+
+def fixture_evidence(name, sampled_previous=None):
+    """Evidence as the gather module builds it, from a captured fixture directory.
+
+    sampled_previous: counters of an earlier read, as if sampled twice.
+    """
+    directory = FIXTURES / name
+    proc_root = str(directory / "proc")
+    errors = []
+    context = {"proc_root": proc_root, "errors": errors, "counter_sample_interval": 0}
+    kernel = _evidence.collect_kernel(context)
+    if sampled_previous is not None:
+        kernel["counters_previous"] = sampled_previous
+        kernel["counter_interval_s"] = 1.0
+    inet = []
+    for filename in ("inet_diag.bin", "inet6_diag.bin"):
+        inet += _sockdiag.parse_inet((directory / filename).read_bytes())
+    unix = _sockdiag.parse_unix((directory / "unix_diag.bin").read_bytes())
+    sockets = {"netns": None, "listeners": _evidence.build_listeners(inet, unix, {}), "source": "fixture"}
+    return {"schema": 1, "errors": errors, "host": {"system": "Linux"}, "kernel": kernel, "sockets": sockets}
+
+
+@pytest.fixture
+def evidence_of():
+    return fixture_evidence
+
+
+@pytest.fixture
+def root():
+    return ROOT
+
+
+def is_root():
+    return os.geteuid() == 0

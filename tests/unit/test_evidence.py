@@ -1,0 +1,93 @@
+import shutil
+
+import pytest
+from conftest import FIXTURES
+
+from ansible_collections.acceptq.remediation.plugins.module_utils import _evidence
+
+
+def test_netstat_capture_parses_every_counter():
+    text = (FIXTURES / "overflow" / "proc" / "net" / "netstat").read_text()
+    counters = _evidence.parse_netstat(text)
+    assert counters["TcpExt.ListenOverflows"] == 69
+    assert counters["TcpExt.ListenDrops"] == 69
+    assert "IpExt.InOctets" in counters
+
+
+def test_tcpext_counters_keep_backlogdrop_apart_from_queue_counters():
+    counters = _evidence.read_tcpext_counters(str(FIXTURES / "overflow" / "proc"))
+    assert set(counters) == set(_evidence.TCPEXT_COUNTERS)
+    assert "TCPBacklogDrop" not in _evidence.ACCEPT_QUEUE_COUNTERS + _evidence.SYN_QUEUE_COUNTERS
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("TcpExt: A B\n", "odd number of lines"),
+        ("TcpExt: A B\nIpExt: 1 2\n", "/proc/net/netstat:2: values for 'IpExt' follow the header of 'TcpExt'"),
+        ("TcpExt: A B\nTcpExt: 1\n", "/proc/net/netstat:2: 2 names but 1 values"),
+        ("TcpExt: A B\nTcpExt: 1 x\n", "/proc/net/netstat:2: B is 'x', not an integer"),
+    ],
+)
+def test_malformed_netstat_names_file_and_line(text, message):
+    with pytest.raises(_evidence.EvidenceError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        _evidence.parse_netstat(text)
+
+
+def test_missing_proc_files_become_errors_not_exceptions(tmp_path):
+    shutil.copytree(FIXTURES / "overflow" / "proc", tmp_path / "proc")
+    (tmp_path / "proc" / "net" / "netstat").unlink()
+    (tmp_path / "proc" / "sys" / "net" / "core" / "somaxconn").unlink()
+    evidence = _evidence.collect(["kernel"], proc_root=str(tmp_path / "proc"), counter_sample_interval=0)
+    sources = {error["source"] for error in evidence["errors"]}
+    assert sources == {"net.core.somaxconn", str(tmp_path / "proc" / "net" / "netstat")}
+    assert evidence["kernel"]["sysctls"]["net.core.somaxconn"] is None
+    assert isinstance(evidence["kernel"]["sysctls"]["net.ipv4.tcp_max_syn_backlog"], int)
+    assert any("No such file" in error["message"] for error in evidence["errors"])
+
+
+def test_garbage_sysctl_is_an_error_naming_the_file(tmp_path):
+    shutil.copytree(FIXTURES / "overflow" / "proc", tmp_path / "proc")
+    (tmp_path / "proc" / "sys" / "net" / "core" / "somaxconn").write_text("lots\n")
+    evidence = _evidence.collect(["kernel"], proc_root=str(tmp_path / "proc"), counter_sample_interval=0)
+    (error,) = evidence["errors"]
+    assert error["message"].endswith("somaxconn: 'lots' is not an integer")
+
+
+def test_non_linux_host_reports_what_it_could_not_read(monkeypatch):
+    monkeypatch.setattr(_evidence.platform, "system", lambda: "FreeBSD")
+    evidence = _evidence.collect(counter_sample_interval=0)
+    assert evidence["kernel"] is None and evidence["sockets"] is None
+    assert [error["section"] for error in evidence["errors"]] == ["kernel", "sockets"]
+    assert "needs Linux; this host runs FreeBSD" in evidence["errors"][0]["message"]
+
+
+def test_unknown_section_is_refused():
+    with pytest.raises(ValueError, match="unknown evidence sections: nginx"):
+        _evidence.collect(["nginx"])
+
+
+def test_live_collection_samples_counters_twice():
+    evidence = _evidence.collect(["kernel"], counter_sample_interval=0.05)
+    kernel = evidence["kernel"]
+    assert kernel["counters_previous"] is not None
+    assert kernel["counter_interval_s"] >= 0.05
+    assert kernel["netns"].startswith("net:[")
+
+
+def test_live_listener_has_owner(tmp_path):
+    import os
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(3)
+    port = server.getsockname()[1]
+    try:
+        evidence = _evidence.collect(["sockets"], counter_sample_interval=0)
+        (mine,) = [item for item in evidence["sockets"]["listeners"] if item.get("port") == port]
+        assert mine["owner"]["pid"] == os.getpid()
+        assert mine["local"] == "127.0.0.1:%d" % port
+        assert (mine["queue_depth"], mine["backlog_limit"]) == (0, 3)
+    finally:
+        server.close()

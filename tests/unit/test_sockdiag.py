@@ -1,0 +1,76 @@
+import socket
+import struct
+
+import pytest
+from conftest import FIXTURES
+
+from ansible_collections.acceptq.remediation.plugins.module_utils import _sockdiag
+
+
+def test_captured_overflow_shows_depth_above_capped_backlog():
+    listeners = _sockdiag.parse_inet((FIXTURES / "overflow" / "inet_diag.bin").read_bytes())
+    assert [(s["local_address"], s["local_port"], s["recv_q"], s["send_q"]) for s in listeners] == [
+        ("127.0.0.1", 9000, 17, 16)  # asked for 64, capped by somaxconn 16, queue holds backlog + 1
+    ]
+
+
+def test_captured_unix_listener_full():
+    listeners = _sockdiag.parse_unix((FIXTURES / "overflow" / "unix_diag.bin").read_bytes())
+    assert [(s["path"], s["type"], s["recv_q"], s["send_q"]) for s in listeners] == [
+        ("/tmp/acceptq-capture.sock", "stream", 9, 8)
+    ]
+
+
+def test_live_tcp_and_unix_listeners(tmp_path):
+    tcp = socket.socket()
+    tcp.bind(("127.0.0.1", 0))
+    tcp.listen(5)
+    port = tcp.getsockname()[1]
+    clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+    path = str(tmp_path / "live.sock")
+    unix = socket.socket(socket.AF_UNIX)
+    unix.bind(path)
+    unix.listen(7)
+    unix_clients = []
+    for _ in range(2):
+        client = socket.socket(socket.AF_UNIX)
+        client.connect(path)
+        unix_clients.append(client)
+    try:
+        inet = _sockdiag.parse_inet(_sockdiag.dump(_sockdiag.inet_request(socket.AF_INET, [_sockdiag.TCP_LISTEN])))
+        mine = [s for s in inet if s["local_port"] == port]
+        assert [(s["recv_q"], s["send_q"], s["state"]) for s in mine] == [(3, 5, "LISTEN")]
+        unix_listeners = _sockdiag.parse_unix(_sockdiag.dump(_sockdiag.unix_request([_sockdiag.TCP_LISTEN])))
+        mine = [s for s in unix_listeners if s["path"] == path]
+        assert [(s["recv_q"], s["send_q"]) for s in mine] == [(2, 7)]
+    finally:
+        for sock in clients + unix_clients + [tcp, unix]:
+            sock.close()
+
+
+def test_abstract_unix_name_is_shown_with_at_sign():
+    name = b"\0acceptq-abstract"
+    attr = struct.pack("=HH", 4 + len(name), _sockdiag.UNIX_DIAG_NAME) + name
+    attr += b"\0" * (-len(attr) % 4)
+    body = struct.pack("=BBBBIII", socket.AF_UNIX, 1, 10, 0, 42, 0, 0) + attr
+    message = struct.pack("=IHHII", 16 + len(body), _sockdiag.SOCK_DIAG_BY_FAMILY, 2, 1, 0) + body
+    (parsed,) = _sockdiag.parse_unix(message)
+    assert parsed["path"] == "@acceptq-abstract"
+    assert parsed["recv_q"] is None  # no RQLEN attribute: unknown, not zero
+
+
+def test_kernel_error_reply_raises():
+    reply = struct.pack("=IHHII", 20, _sockdiag.NLMSG_ERROR, 0, 1, 0) + struct.pack("=i", -22)
+    with pytest.raises(_sockdiag.SockDiagError, match="error 22"):
+        _sockdiag.parse_inet(reply)
+
+
+def test_truncated_header_raises():
+    reply = struct.pack("=IHHII", 4, _sockdiag.SOCK_DIAG_BY_FAMILY, 0, 1, 0)
+    with pytest.raises(_sockdiag.SockDiagError, match="malformed"):
+        _sockdiag.parse_inet(reply)
+
+
+def test_short_messages_are_skipped_not_misread():
+    reply = struct.pack("=IHHII", 24, _sockdiag.SOCK_DIAG_BY_FAMILY, 0, 1, 0) + b"\0" * 8
+    assert _sockdiag.parse_inet(reply) == []
