@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import fnmatch
+
 from ansible_collections.acceptq.remediation.plugins.module_utils.findings import Definition
 
 CAPPED = Definition("AQ-KERNEL-001", "kernel", "warning", "Listener backlog capped by somaxconn")
@@ -22,6 +24,9 @@ DEFAULT_POLICY = {
     # net.core.somaxconn must be at least this; 4096 is the kernel default
     # since Linux 5.4 and the kernel_queues role's default.
     "somaxconn_min": 4096,
+    # Owners (process name patterns) whose listeners ask for the largest
+    # backlog on purpose: systemd's socket units default to Backlog=INT_MAX.
+    "cap_exempt_owners": ["systemd*"],
 }
 
 ACCEPT_COUNTERS = ("ListenOverflows", "ListenDrops")
@@ -60,10 +65,12 @@ def check_listener_caps(host, evidence, policy):
     if somaxconn is None:
         return []
     findings = []
+    exempt = policy["cap_exempt_owners"]
     for listener in _listeners(evidence):
         limit = listener.get("backlog_limit")
         configured = listener.get("configured_backlog")
-        if limit is None:
+        owner_name = (listener.get("owner") or {}).get("name") or ""
+        if limit is None or any(fnmatch.fnmatchcase(owner_name, pattern) for pattern in exempt):
             continue
         details = _listener_evidence(listener)
         details["somaxconn"] = somaxconn

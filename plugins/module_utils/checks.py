@@ -43,6 +43,8 @@ def effective_policy(declared=None):
         kinds = (int, float) if numeric else (type(default),)
         if isinstance(value, bool) != isinstance(default, bool) or not isinstance(value, kinds):
             raise PolicyError("policy %s must be a %s, got %r" % (key, type(default).__name__, value))
+        if isinstance(default, list) and not all(isinstance(item, str) for item in value):
+            raise PolicyError("policy %s must be a list of strings, got %r" % (key, value))
         policy[key] = value
     return policy
 

@@ -88,9 +88,23 @@ def test_missing_sections_do_not_crash_checks():
     assert findings == []
 
 
+def test_exempt_owners_are_not_reported_as_capped(evidence_of):
+    evidence = evidence_of("overflow")
+    for listener in evidence["sockets"]["listeners"]:
+        listener["owner"] = {"pid": 1, "name": "systemd"}
+    assert "AQ-KERNEL-001" not in ids(run_checks("lab", evidence))
+    capped = run_checks("lab", evidence, {"cap_exempt_owners": []})
+    assert "AQ-KERNEL-001" in ids(capped)
+
+
 @pytest.mark.parametrize(
     ("declared", "message"),
-    [({"somaxconn": 1}, "unknown policy key 'somaxconn'"), ({"somaxconn_min": "big"}, "must be a int")],
+    [
+        ({"somaxconn": 1}, "unknown policy key 'somaxconn'"),
+        ({"somaxconn_min": "big"}, "must be a int"),
+        ({"cap_exempt_owners": "systemd"}, "must be a list"),
+        ({"cap_exempt_owners": [1]}, "must be a list of strings"),
+    ],
 )
 def test_bad_policy_is_refused(declared, message):
     with pytest.raises(PolicyError, match=message):

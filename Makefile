@@ -1,0 +1,43 @@
+# acceptq: the two commands of the quick start are `make audit` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+export ANSIBLE_HOME := $(CURDIR)/.ansible
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.ansible/collections
+SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
+
+.PHONY: audit test bootstrap images lint unit build molecule clean
+
+audit: bootstrap  ## audit this machine and print the report
+	$(BIN)/acceptq audit --fail-on none
+
+test: bootstrap images lint unit build molecule  ## the whole suite
+
+bootstrap:
+	@tools/bootstrap.sh
+
+images: bootstrap
+	@tools/build-images.sh
+
+lint: bootstrap
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/ansible-lint --profile production
+
+unit: bootstrap
+	$(BIN)/pytest
+
+build: bootstrap
+	rm -rf dist && mkdir -p dist
+	$(BIN)/ansible-galaxy collection build --force --output-path dist .
+	@if tar -tzf dist/acceptq-remediation-*.tar.gz | grep -E '^(src|tests|\.ci|tools|molecule)/'; then \
+		echo "build: the collection tarball carries development files" >&2; exit 1; fi
+
+molecule: bootstrap images
+	@for scenario in $(SCENARIOS); do \
+		echo "== molecule test -s $$scenario"; \
+		PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule test -s $$scenario || exit 1; \
+	done
+
+clean:
+	rm -rf dist .pytest_cache .ruff_cache
