@@ -23,6 +23,8 @@ lint: bootstrap
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/ansible-lint --profile production
+	@for module in gather audit; do \
+		$(BIN)/ansible-doc acceptq.remediation.$$module >/dev/null || exit 1; done
 
 unit: bootstrap
 	$(BIN)/pytest
