@@ -6,17 +6,20 @@ export ANSIBLE_HOME := $(CURDIR)/.ansible
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.ansible/collections
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: audit test bootstrap images lint unit build molecule clean
+.PHONY: audit test bootstrap containers images lint unit build molecule clean
 
 audit: bootstrap  ## audit this machine and print the report
 	$(BIN)/acceptq audit --fail-on none
 
-test: bootstrap images lint unit build molecule  ## the whole suite
+test: containers images lint unit build molecule  ## the whole suite
 
 bootstrap:
 	@tools/bootstrap.sh
 
-images: bootstrap
+containers:
+	@tools/bootstrap.sh --containers
+
+images: containers
 	@tools/build-images.sh
 
 lint: bootstrap

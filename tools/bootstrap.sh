@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Prepare this machine for the suite: host packages, podman's config, the
-# virtualenv and the Ansible collections. Safe to run again; each step is
-# skipped when already done.
+# Prepare this machine: the virtualenv and the Ansible collections, and with
+# --containers also podman, runc, debootstrap and podman's config (the
+# Molecule suite needs them; an audit does not). Safe to run again; each step
+# is skipped when already done.
 set -euo pipefail
+with_containers=false
+[[ ${1:-} == --containers ]] && with_containers=true
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv=$root/.venv
@@ -12,17 +15,21 @@ collections=$root/.ansible/collections/ansible_collections
 ansible_bundle=ansible==12.3.0
 bundle_collections=(containers/podman ansible/posix)
 
+tools=(python3:python3 ss:iproute2)
+$with_containers && tools+=(podman:podman runc:runc debootstrap:debootstrap ip:iproute2)
 need_packages=()
-for tool in podman:podman runc:runc debootstrap:debootstrap ss:iproute2 ip:iproute2; do
+for tool in "${tools[@]}"; do
   command -v "${tool%%:*}" >/dev/null || need_packages+=("${tool#*:}")
 done
+# Debian's python3 needs python3-venv for `python3 -m venv`.
+python3 -c 'import ensurepip' 2>/dev/null || need_packages+=(python3-venv)
 if ((${#need_packages[@]})); then
   echo "bootstrap: installing ${need_packages[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_packages[@]}" >/dev/null
 fi
 
-if [[ ! -f /etc/containers/containers.conf ]]; then
+if $with_containers && [[ ! -f /etc/containers/containers.conf ]]; then
   echo "bootstrap: writing /etc/containers/containers.conf"
   mkdir -p /etc/containers
   # Without CAP_SYS_RESOURCE crun cannot raise RLIMIT_NOFILE, and this kernel
