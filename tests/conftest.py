@@ -35,7 +35,18 @@ def fixture_evidence(name, sampled_previous=None):
         inet += _sockdiag.parse_inet((directory / filename).read_bytes())
     unix = _sockdiag.parse_unix((directory / "unix_diag.bin").read_bytes())
     sockets = {"netns": None, "listeners": _evidence.build_listeners(inet, unix, {}), "source": "fixture"}
-    return {"schema": 1, "errors": errors, "host": {"system": "Linux"}, "kernel": kernel, "sockets": sockets}
+    counts = _sockdiag.count_states_by_port((directory / "conn_diag.bin").read_bytes())
+    connections = {"by_local_port": {str(port): states for port, states in counts.items()}}
+    locks = _evidence.collect_locks(context)
+    return {
+        "schema": 1,
+        "errors": errors,
+        "host": {"system": "Linux"},
+        "kernel": kernel,
+        "sockets": sockets,
+        "connections": connections,
+        "locks": locks,
+    }
 
 
 @pytest.fixture

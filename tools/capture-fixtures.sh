@@ -3,7 +3,9 @@
 #   host/      this machine's own namespace, as found
 #   overflow/  a namespace of our own: somaxconn 16, a TCP listener asking for
 #              backlog 64 that never accepts, flooded past its cap, and a unix
-#              listener filled the same way
+#              listener filled the same way; a server on :9001 holding 6
+#              connections its clients closed (CLOSE_WAIT); one process holding
+#              LOCK_EX on a log file with three others blocked on it
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 py=${PYTHON:-$root/.venv/bin/python}
@@ -26,6 +28,21 @@ PY
 sleep 1
 ip netns exec "$ns" "$py" - <<'PY' &
 import socket, time
+server = socket.socket(); server.bind(("127.0.0.1", 9001)); server.listen(8)
+accepted = []
+for _ in range(6):
+    client = socket.create_connection(("127.0.0.1", 9001))
+    accepted.append(server.accept()[0]); client.close()
+time.sleep(30)
+PY
+lockfile=/tmp/acceptq-capture.log
+"$py" -c "import fcntl, time; f = open('$lockfile', 'a'); fcntl.flock(f, fcntl.LOCK_EX); time.sleep(30)" &
+sleep 0.5
+for _ in 1 2 3; do
+  "$py" -c "import fcntl; f = open('$lockfile', 'a'); fcntl.flock(f, fcntl.LOCK_EX)" &
+done
+ip netns exec "$ns" "$py" - <<'PY' &
+import socket, time
 held = []
 for _ in range(40):
     client = socket.socket(); client.setblocking(False)
@@ -38,4 +55,6 @@ PY
 sleep 3
 ip netns exec "$ns" "$py" "$out/capture.py" "$out/overflow"
 rm -f /tmp/acceptq-capture.sock
+pkill -f "acceptq-capture.log" || true
+rm -f "$lockfile"
 echo "captured into $out/host and $out/overflow"

@@ -18,8 +18,18 @@ OVERFLOW_RISING = Definition("AQ-KERNEL-004", "kernel", "error", "Accept-queue o
 OVERFLOW_HISTORY = Definition("AQ-KERNEL-005", "kernel", "info", "Accept-queue overflows since boot")
 ABOVE_SOMAXCONN = Definition("AQ-KERNEL-006", "kernel", "info", "Listener backlog above the current somaxconn")
 SYN_DROPS_RISING = Definition("AQ-KERNEL-007", "kernel", "warning", "SYN-queue drops rising")
+QUEUE_NEAR = Definition("AQ-KERNEL-008", "kernel", "warning", "Accept queue near its limit now")
 
-DEFINITIONS = (CAPPED, SOMAXCONN_LOW, QUEUE_FULL, OVERFLOW_RISING, OVERFLOW_HISTORY, ABOVE_SOMAXCONN, SYN_DROPS_RISING)
+DEFINITIONS = (
+    CAPPED,
+    SOMAXCONN_LOW,
+    QUEUE_FULL,
+    OVERFLOW_RISING,
+    OVERFLOW_HISTORY,
+    ABOVE_SOMAXCONN,
+    SYN_DROPS_RISING,
+    QUEUE_NEAR,
+)
 DEFAULT_POLICY = {
     # net.core.somaxconn must be at least this; 4096 is the kernel default
     # since Linux 5.4 and the kernel_queues role's default.
@@ -27,6 +37,8 @@ DEFAULT_POLICY = {
     # Owners (process name patterns) whose listeners ask for the largest
     # backlog on purpose: systemd's socket units default to Backlog=INT_MAX.
     "cap_exempt_owners": ["systemd*"],
+    # Depth / limit at which a queue that is not yet full is reported.
+    "queue_near_ratio": 0.8,
 }
 
 ACCEPT_COUNTERS = ("ListenOverflows", "ListenDrops")
@@ -123,11 +135,26 @@ def check_somaxconn_minimum(host, evidence, policy):
 
 
 def check_queues_full(host, evidence, policy):
-    """A listener whose accept queue is at its limit right now."""
+    """A listener whose accept queue is at, or near, its limit right now."""
     findings = []
     for listener in _listeners(evidence):
         depth, limit = listener.get("queue_depth"), listener.get("backlog_limit")
-        if depth is None or limit is None or depth == 0 or depth < limit:
+        if depth is None or limit is None or depth == 0:
+            continue
+        if depth < limit:
+            if depth >= policy["queue_near_ratio"] * limit:
+                findings.append(
+                    QUEUE_NEAR.finding(
+                        host,
+                        observed="%s of %s: accept queue %d deep, limit %d (%.0f%%)"
+                        % (listener["local"], _owner(listener), depth, limit, 100.0 * depth / limit),
+                        expected="depth below %.0f%% of the limit (policy queue_near_ratio)"
+                        % (100 * policy["queue_near_ratio"]),
+                        fix="%s is falling behind: connections wait in the kernel for a worker. Find what "
+                        "slows its workers before the queue fills." % _owner(listener),
+                        evidence=_listener_evidence(listener),
+                    )
+                )
             continue
         findings.append(
             QUEUE_FULL.finding(

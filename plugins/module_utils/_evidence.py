@@ -232,6 +232,131 @@ def collect_sockets(context):
     return section
 
 
+# Connection states worth counting per local port: CLOSE_WAIT on a backend
+# port is a connection the client gave up on, still waiting to be accepted
+# or answered.
+COUNTED_STATES = (1, 8)  # ESTABLISHED, CLOSE_WAIT
+
+
+def collect_connections(context):
+    errors = context["errors"]
+    counts = {}
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            _sockdiag.count_states_by_port(_sockdiag.dump(_sockdiag.inet_request(family, COUNTED_STATES)), counts)
+        except (OSError, _sockdiag.SockDiagError) as exc:
+            errors.append(
+                {
+                    "section": "connections",
+                    "source": "netlink sock_diag tcp (%s)" % ("AF_INET" if family == socket.AF_INET else "AF_INET6"),
+                    "message": "socket table unreadable: %s" % exc,
+                }
+            )
+    totals = {}
+    for states in counts.values():
+        for state, number in states.items():
+            totals[state] = totals.get(state, 0) + number
+    return {
+        "netns": netns_id(context["proc_root"]),
+        "by_local_port": dict((str(port), states) for port, states in sorted(counts.items())),
+        "totals": totals,
+    }
+
+
+def parse_locks(text, source="/proc/locks"):
+    """Parse /proc/locks into held locks and blocked waiters ("->" lines)."""
+    entries = []
+    for number, line in enumerate(text.splitlines(), 1):
+        fields = line.split()
+        if not fields:
+            continue
+        waiting = len(fields) > 1 and fields[1] == "->"
+        if waiting:
+            del fields[1]
+        if len(fields) < 8:
+            raise EvidenceError("%s:%d: expected 8 fields, got %r" % (source, number, line))
+        try:
+            major, minor, inode = fields[5].split(":")
+            entries.append(
+                {
+                    "kind": fields[1],
+                    "mode": fields[3],
+                    "pid": int(fields[4]),
+                    "device": "%d:%d" % (int(major, 16), int(minor, 16)),
+                    "inode": int(inode),
+                    "waiting": waiting,
+                }
+            )
+        except ValueError:
+            raise EvidenceError("%s:%d: cannot read pid or device:inode in %r" % (source, number, line)) from None
+    return entries
+
+
+def _open_file_paths(proc_root, pids, wanted):
+    """Map (device, inode) -> path for files the given processes hold open."""
+    paths = {}
+    for pid in pids:
+        fd_dir = os.path.join(proc_root, str(pid), "fd")
+        try:
+            fds = os.listdir(fd_dir)
+        except OSError:
+            continue
+        for fd in fds:
+            link = os.path.join(fd_dir, fd)
+            try:
+                stat = os.stat(link)
+            except OSError:
+                continue
+            key = ("%d:%d" % (os.major(stat.st_dev), os.minor(stat.st_dev)), stat.st_ino)
+            if key in wanted and key not in paths:
+                try:
+                    paths[key] = os.readlink(link)
+                except OSError:
+                    continue
+        if len(paths) == len(wanted):
+            break
+    return paths
+
+
+def collect_locks(context):
+    proc_root = context["proc_root"]
+    source = os.path.join(proc_root, "locks")
+    section = {"files": [], "waiters_total": 0}
+    try:
+        entries = parse_locks(read_text(source), source)
+    except EvidenceError as exc:
+        context["errors"].append({"section": "locks", "source": source, "message": str(exc)})
+        return section
+    files = {}
+    for entry in entries:
+        key = (entry["device"], entry["inode"])
+        record = files.setdefault(key, {"holders": [], "waiters": []})
+        record["waiters" if entry["waiting"] else "holders"].append(entry)
+    contended = dict((key, record) for key, record in files.items() if record["waiters"])
+    holder_pids = sorted(set(entry["pid"] for record in contended.values() for entry in record["holders"]))
+    paths = _open_file_paths(proc_root, holder_pids, set(contended))
+    for key, record in sorted(contended.items()):
+        by_process = {}
+        for entry in record["waiters"]:
+            name = process_name(proc_root, entry["pid"]) or "?"
+            by_process[name] = by_process.get(name, 0) + 1
+        section["files"].append(
+            {
+                "device": key[0],
+                "inode": key[1],
+                "path": paths.get(key),
+                "kind": sorted(set(entry["kind"] for entry in record["waiters"])),
+                "holders": [
+                    {"pid": entry["pid"], "name": process_name(proc_root, entry["pid"])} for entry in record["holders"]
+                ],
+                "waiters": len(record["waiters"]),
+                "waiters_by_process": by_process,
+            }
+        )
+        section["waiters_total"] += len(record["waiters"])
+    return section
+
+
 def collect_host(context):
     return {
         "system": platform.system(),
@@ -247,8 +372,10 @@ COLLECTORS = {
     "host": collect_host,
     "kernel": collect_kernel,
     "sockets": collect_sockets,
+    "connections": collect_connections,
+    "locks": collect_locks,
 }
-LINUX_ONLY = ("kernel", "sockets")
+LINUX_ONLY = ("kernel", "sockets", "connections", "locks")
 
 
 def collect(sections=None, proc_root="/proc", counter_sample_interval=1.0):

@@ -193,3 +193,20 @@ def parse_unix(data):
             }
         )
     return sockets
+
+
+def count_states_by_port(data, counts=None):
+    """Count TCP sockets by (local port, state) from an inet_diag dump.
+
+    Reads only the state and source port of each message: with tens of
+    thousands of connections this is what keeps a gathering fast.
+    """
+    counts = {} if counts is None else counts
+    for msg_type, body in iter_messages(data):
+        if msg_type != SOCK_DIAG_BY_FAMILY or len(body) < _INET_MSG_LEN:
+            continue
+        state = TCP_STATES.get(body[1], str(body[1]))
+        port = (body[4] << 8) | body[5]
+        per_port = counts.setdefault(port, {})
+        per_port[state] = per_port.get(state, 0) + 1
+    return counts

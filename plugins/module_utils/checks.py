@@ -12,9 +12,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.acceptq.remediation.plugins.module_utils import _checks_host, _checks_kernel
+from ansible_collections.acceptq.remediation.plugins.module_utils import _checks_host, _checks_kernel, _checks_rot
 
-CONCERN_MODULES = (_checks_host, _checks_kernel)
+CONCERN_MODULES = (_checks_host, _checks_kernel, _checks_rot)
 
 DEFINITIONS = {}
 CHECKS = []

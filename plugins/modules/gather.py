@@ -24,6 +24,11 @@ description:
   - C(sockets) section, every listening TCP (IPv4 and IPv6) and unix socket, read
     with netlink socket diagnostics as C(ss) does, with its current accept-queue depth
     (Recv-Q), its effective backlog limit (Send-Q) and the processes holding it.
+  - C(connections) section, ESTABLISHED and CLOSE_WAIT TCP connections counted per
+    local port (CLOSE_WAIT on a backend port is a connection its client gave up on).
+  - C(locks) section, files with processes blocked waiting for a lock
+    (C(/proc/locks) "->" lines), with the path where a holder has it open, the
+    holders, and the waiters counted by process name.
   - A source that cannot be read becomes an entry in RV(evidence.errors) naming it;
     the rest of the evidence is still returned. Only the Python 3 standard library
     is needed on the host.
@@ -35,8 +40,8 @@ options:
       - Evidence sections to gather. C(host) is always included.
     type: list
     elements: str
-    choices: [host, kernel, sockets]
-    default: [host, kernel, sockets]
+    choices: [host, kernel, sockets, connections, locks]
+    default: [host, kernel, sockets, connections, locks]
   counter_sample_interval:
     description:
       - Seconds between the two reads of the TcpExt counters. C(0) reads them once,
@@ -117,6 +122,24 @@ evidence:
         listeners:
           - {"family": "inet", "local": "0.0.0.0:80", "queue_depth": 0, "backlog_limit": 511,
              "owner": {"pid": 812, "name": "nginx"}}
+    connections:
+      description:
+        - C(by_local_port) (port to state to count, for ESTABLISHED and CLOSE_WAIT) and C(totals).
+      type: dict
+      sample:
+        by_local_port: {"9000": {"ESTABLISHED": 8, "CLOSE_WAIT": 120}}
+        totals: {"ESTABLISHED": 8, "CLOSE_WAIT": 120}
+    locks:
+      description:
+        - C(files) with blocked waiters, each with C(device), C(inode), C(path) (null when no
+          holder has it open where we can see), C(kind), C(holders), C(waiters) and
+          C(waiters_by_process); and C(waiters_total).
+      type: dict
+      sample:
+        waiters_total: 37
+        files:
+          - {"path": "/var/log/app/error.log", "kind": ["FLOCK"], "waiters": 37,
+             "holders": [{"pid": 812, "name": "php-fpm8.2"}], "waiters_by_process": {"php-fpm8.2": 37}}
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -10,7 +10,8 @@ from ansible_collections.acceptq.remediation.plugins.module_utils import _sockdi
 def test_captured_overflow_shows_depth_above_capped_backlog():
     listeners = _sockdiag.parse_inet((FIXTURES / "overflow" / "inet_diag.bin").read_bytes())
     assert [(s["local_address"], s["local_port"], s["recv_q"], s["send_q"]) for s in listeners] == [
-        ("127.0.0.1", 9000, 17, 16)  # asked for 64, capped by somaxconn 16, queue holds backlog + 1
+        ("127.0.0.1", 9000, 17, 16),  # asked for 64, capped by somaxconn 16, queue holds backlog + 1
+        ("127.0.0.1", 9001, 0, 8),  # the CLOSE_WAIT server: it accepted everything
     ]
 
 

@@ -1,0 +1,91 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, acceptq contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Rot in progress: CLOSE_WAIT on listened ports, processes blocked in flock."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.acceptq.remediation.plugins.module_utils.findings import Definition
+
+CLOSE_WAIT = Definition("AQ-ROT-001", "rot", "warning", "CLOSE_WAIT piling up on a listened port")
+FLOCK_WAITERS = Definition("AQ-ROT-002", "rot", "warning", "Processes blocked waiting for a file lock")
+
+DEFINITIONS = (CLOSE_WAIT, FLOCK_WAITERS)
+DEFAULT_POLICY = {
+    # CLOSE_WAIT connections on one listened port before it is reported.
+    "close_wait_min": 5,
+    # Processes blocked on one file's lock before it is reported.
+    "flock_waiters_min": 2,
+}
+
+
+def _listened_ports(evidence):
+    ports = {}
+    for listener in (evidence.get("sockets") or {}).get("listeners") or []:
+        if listener.get("family") in ("inet", "inet6"):
+            ports.setdefault(listener["port"], listener)
+    return ports
+
+
+def check_close_wait(host, evidence, policy):
+    by_port = (evidence.get("connections") or {}).get("by_local_port") or {}
+    findings = []
+    for port, listener in sorted(_listened_ports(evidence).items()):
+        states = by_port.get(str(port)) or {}
+        close_wait = states.get("CLOSE_WAIT", 0)
+        if close_wait < policy["close_wait_min"]:
+            continue
+        owner = listener.get("owner") or {}
+        findings.append(
+            CLOSE_WAIT.finding(
+                host,
+                observed="port %d (%s of %s): %d CLOSE_WAIT, %d ESTABLISHED; accept queue %s/%s"
+                % (
+                    port,
+                    listener["local"],
+                    owner.get("name") or "an unknown process",
+                    close_wait,
+                    states.get("ESTABLISHED", 0),
+                    listener.get("queue_depth"),
+                    listener.get("backlog_limit"),
+                ),
+                expected="fewer than %d CLOSE_WAIT (policy close_wait_min)" % policy["close_wait_min"],
+                fix="Clients gave up on these connections before the service answered: the service will "
+                "do their work for nothing. Shorten its backlog to what it drains within the client's "
+                "timeout and find what stalls its workers.",
+                evidence={"port": port, "listener": listener["local"], "states": states, "owner": owner or None},
+            )
+        )
+    return findings
+
+
+def check_flock_waiters(host, evidence, policy):
+    findings = []
+    for record in (evidence.get("locks") or {}).get("files") or []:
+        if record["waiters"] < policy["flock_waiters_min"]:
+            continue
+        where = record.get("path") or "device %s inode %s" % (record["device"], record["inode"])
+        holders = ", ".join("%s/%s" % (holder.get("name"), holder["pid"]) for holder in record["holders"]) or "none"
+        findings.append(
+            FLOCK_WAITERS.finding(
+                host,
+                observed="%d process(es) blocked on %s lock of %s (%s); held by %s"
+                % (
+                    record["waiters"],
+                    "/".join(record["kind"]),
+                    where,
+                    ", ".join("%s x%d" % item for item in sorted(record["waiters_by_process"].items())),
+                    holders,
+                ),
+                expected="fewer than %d waiters per file (policy flock_waiters_min)" % policy["flock_waiters_min"],
+                fix="Drop the exclusive lock around append-mode log writes (one O_APPEND write per record "
+                "needs none on a local filesystem; monolog useLocking: false), or log through syslog.",
+                evidence=record,
+            )
+        )
+    return findings
+
+
+CHECKS = (check_close_wait, check_flock_waiters)
