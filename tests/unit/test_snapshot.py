@@ -1,0 +1,96 @@
+"""The queue snapshot (ansible_local fact and textfile metrics) on live and captured state."""
+
+import json
+import os
+import socket
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from ansible_collections.acceptq.remediation.plugins.module_utils import _snapshot
+
+
+def test_first_run_reports_no_rate_then_second_run_does(tmp_path):
+    state = str(tmp_path / "state.json")
+    first = _snapshot.snapshot(state_path=state, now=1000.0)
+    assert first["rate_interval_s"] is None
+    assert all(entry["rate_per_s"] is None and entry["delta"] is None for entry in first["counters"].values())
+    saved = json.loads((tmp_path / "state.json").read_text())
+    saved["counters"]["ListenOverflows"] -= 10  # as if 10 overflows happened since
+    (tmp_path / "state.json").write_text(json.dumps(saved))
+    second = _snapshot.snapshot(state_path=state, now=1005.0)
+    assert second["rate_interval_s"] == 5.0
+    assert second["counters"]["ListenOverflows"]["delta"] == 10
+    assert second["counters"]["ListenOverflows"]["rate_per_s"] == 2.0
+
+
+def test_counter_that_went_down_gives_no_rate():
+    rates, elapsed = _snapshot.counter_rates({"ListenDrops": 5}, {"time": 0, "counters": {"ListenDrops": 9}}, 10)
+    assert elapsed == 10 and rates["ListenDrops"] == {"value": 5, "delta": None, "rate_per_s": None}
+
+
+@pytest.mark.parametrize("content", ["", "not json", '{"time": "x"}', "[]"])
+def test_garbage_state_file_is_a_first_run(tmp_path, content):
+    (tmp_path / "state.json").write_text(content)
+    snap = _snapshot.snapshot(state_path=str(tmp_path / "state.json"))
+    assert snap["rate_interval_s"] is None
+
+
+def test_unwritable_state_is_an_error_not_a_traceback(tmp_path):
+    snap = _snapshot.snapshot(state_path=str(tmp_path / "missing-dir" / "state.json"))
+    assert [error["section"] for error in snap["errors"]] == ["state"]
+
+
+def test_prometheus_text_parses_and_carries_the_listener(tmp_path):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    port = server.getsockname()[1]
+    clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+    try:
+        snap = _snapshot.snapshot(state_path=str(tmp_path / "s.json"))
+        text = _snapshot.render_prometheus(snap)
+    finally:
+        for sock in clients + [server]:
+            sock.close()
+    families = {family.name: family for family in text_string_to_metric_families(text)}
+    local = "127.0.0.1:%d" % port
+    depth = [s for s in families["acceptq_listen_queue_depth"].samples if s.labels["listener"] == local]
+    limit = [s for s in families["acceptq_listen_queue_limit"].samples if s.labels["listener"] == local]
+    assert [s.value for s in depth] == [3.0] and [s.value for s in limit] == [4.0]
+    assert families["acceptq_listen_overflows"].type == "counter"
+    assert families["acceptq_flock_waiters"].samples[0].value >= 0
+    assert "acceptq_counter_rate_per_second" not in families  # first run: no rates
+
+
+def test_label_values_are_escaped():
+    snap = {
+        "listeners": [
+            {
+                "family": "unix",
+                "local": '/run/a"b\\c',
+                "process": "x",
+                "queue_depth": 0,
+                "queue_limit": 1,
+                "queue_ratio": 0.0,
+            }
+        ],
+        "time": 1,
+    }
+    families = list(text_string_to_metric_families(_snapshot.render_prometheus(snap)))
+    (sample,) = [f for f in families if f.name == "acceptq_listen_queue_depth"][0].samples
+    assert sample.labels["listener"] == '/run/a"b\\c'
+
+
+def test_write_atomically_leaves_no_partial_file_on_failure(tmp_path, monkeypatch):
+    target = tmp_path / "acceptq.prom"
+    target.write_text("old\n")
+
+    def broken_rename(source, destination):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(os, "rename", broken_rename)
+    with pytest.raises(OSError):
+        _snapshot.write_atomically(str(target), "new\n")
+    assert target.read_text() == "old\n"
+    assert [path.name for path in tmp_path.iterdir()] == ["acceptq.prom"]
