@@ -6,7 +6,7 @@ export ANSIBLE_HOME := $(CURDIR)/.ansible
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.ansible/collections
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: audit test bootstrap containers images lint unit build molecule clean
+.PHONY: audit test bootstrap containers images lint unit build molecule bench clean
 
 audit: bootstrap  ## audit this machine and print the report
 	$(BIN)/acceptq audit --fail-on none
@@ -43,6 +43,9 @@ molecule: bootstrap images
 		echo "== molecule test -s $$scenario"; \
 		PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule test -s $$scenario || exit 1; \
 	done
+
+bench: bootstrap  ## print the gathering benchmark's figures (root: uses a network namespace)
+	$(BIN)/python tools/bench-gather.py
 
 clean:
 	rm -rf dist .pytest_cache .ruff_cache

@@ -127,34 +127,55 @@ def collect_kernel(context):
     return section
 
 
-def socket_owners(proc_root, inodes):
-    """Map socket inode -> sorted list of (pid, process name) holding it."""
-    wanted = dict(("socket:[%d]" % inode, inode) for inode in inodes)
+def _pid_order(entry):
+    return int(entry)
+
+
+def socket_owners(proc_root, inodes, hints=None):
+    """Map socket inode -> (pid, fd) of the lowest pid holding it.
+
+    hints: an earlier result ({inode: [pid, fd]}); a hint is kept when that fd
+    still is that socket, so a repeated run costs one readlink per listener.
+    The rest are found by scanning /proc/PID/fd in ascending pid order,
+    stopping once every socket has its owner.
+    """
     owners = {}
+    for inode, hint in (hints or {}).items():
+        inode = int(inode)
+        if inode not in inodes or not isinstance(hint, (list, tuple)) or len(hint) != 2:
+            continue
+        try:
+            if os.readlink(os.path.join(proc_root, str(hint[0]), "fd", str(hint[1]))) == "socket:[%d]" % inode:
+                owners[inode] = (int(hint[0]), int(hint[1]))
+        except (OSError, ValueError):
+            continue
+    wanted = dict(("socket:[%d]" % inode, inode) for inode in inodes if inode not in owners)
     if not wanted:
         return owners
     try:
-        pids = [entry for entry in os.listdir(proc_root) if entry.isdigit()]
+        pids = sorted((entry for entry in os.listdir(proc_root) if entry.isdigit()), key=_pid_order)
     except OSError:
         return owners
     for pid in pids:
-        fd_dir = os.path.join(proc_root, pid, "fd")
         try:
-            fds = os.listdir(fd_dir)
+            fd_dir = os.open(os.path.join(proc_root, pid, "fd"), os.O_RDONLY | os.O_DIRECTORY)
         except OSError:
             continue  # the process exited, or is not ours to read
-        for fd in fds:
-            try:
-                target = os.readlink(os.path.join(fd_dir, fd))
-            except OSError:
-                continue
-            inode = wanted.get(target)
-            if inode is not None:
-                owners.setdefault(inode, set()).add(int(pid))
-    named = {}
-    for inode, pid_set in owners.items():
-        named[inode] = [(pid, process_name(proc_root, pid)) for pid in sorted(pid_set)]
-    return named
+        try:
+            for fd in os.listdir(fd_dir):
+                try:
+                    inode = wanted.pop(os.readlink(fd, dir_fd=fd_dir), None)
+                except OSError:
+                    continue
+                if inode is not None:
+                    owners[inode] = (int(pid), int(fd))
+        except OSError:
+            pass  # the process exited while we read it: what was found stands
+        finally:
+            os.close(fd_dir)
+        if not wanted:
+            break
+    return owners
 
 
 def process_name(proc_root, pid):
@@ -164,7 +185,7 @@ def process_name(proc_root, pid):
         return None
 
 
-def listener_record(sock, owners):
+def listener_record(sock, owners, names):
     """One listening socket as reported evidence."""
     if sock["family"] == "unix":
         local = sock["path"] or "(unnamed)"
@@ -180,22 +201,21 @@ def listener_record(sock, owners):
             "port": sock["local_port"],
             "local": local,
         }
-    holders = owners.get(sock["inode"], [])
+    holder = owners.get(sock["inode"])
     record.update(
         {
             "queue_depth": sock["recv_q"],
             "backlog_limit": sock["send_q"],
             "inode": sock["inode"],
-            "owner": {"pid": holders[0][0], "name": holders[0][1]} if holders else None,
-            "owner_pids": [pid for pid, _name in holders],
+            "owner": {"pid": holder[0], "name": names.get(holder[0])} if holder else None,
         }
     )
     return record
 
 
-def build_listeners(inet_sockets, unix_sockets, owners):
+def build_listeners(inet_sockets, unix_sockets, owners, names=None):
     listening = [sock for sock in inet_sockets + unix_sockets if sock["state"] == "LISTEN"]
-    records = [listener_record(sock, owners) for sock in listening]
+    records = [listener_record(sock, owners, names or {}) for sock in listening]
     records.sort(key=lambda record: (record["family"], record["local"]))
     return records
 
@@ -225,10 +245,12 @@ def collect_sockets(context):
             )
             continue
         (unix_sockets if label == "unix" else inet_sockets).extend(parsed)
-    owners = socket_owners(
-        context["proc_root"], [sock["inode"] for sock in inet_sockets + unix_sockets if sock["state"] == "LISTEN"]
-    )
-    section["listeners"] = build_listeners(inet_sockets, unix_sockets, owners)
+    listening = set(sock["inode"] for sock in inet_sockets + unix_sockets if sock["state"] == "LISTEN")
+    owners = socket_owners(context["proc_root"], listening, context.get("owner_hints"))
+    names = dict((pid, process_name(context["proc_root"], pid)) for pid in set(pid for pid, _fd in owners.values()))
+    section["listeners"] = build_listeners(inet_sockets, unix_sockets, owners, names)
+    # Where each owner holds its listener: hints that make the next run cheap.
+    section["owner_fds"] = dict((str(inode), [pid, fd]) for inode, (pid, fd) in owners.items())
     return section
 
 
@@ -378,14 +400,19 @@ COLLECTORS = {
 LINUX_ONLY = ("kernel", "sockets", "connections", "locks")
 
 
-def collect(sections=None, proc_root="/proc", counter_sample_interval=1.0):
+def collect(sections=None, proc_root="/proc", counter_sample_interval=1.0, owner_hints=None):
     """Run the requested collectors and return the evidence document."""
     sections = list(sections or COLLECTORS)
     unknown = [name for name in sections if name not in COLLECTORS]
     if unknown:
         raise ValueError("unknown evidence sections: %s" % ", ".join(unknown))
     errors = []
-    context = {"proc_root": proc_root, "errors": errors, "counter_sample_interval": counter_sample_interval}
+    context = {
+        "proc_root": proc_root,
+        "errors": errors,
+        "counter_sample_interval": counter_sample_interval,
+        "owner_hints": owner_hints,
+    }
     evidence = {"schema": SCHEMA_VERSION, "sections": sections, "errors": errors, "host": collect_host(context)}
     linux = evidence["host"]["system"] == "Linux"
     for name in sections:

@@ -104,18 +104,26 @@ def listener_view(listener):
 def snapshot(state_path=None, proc_root="/proc", now=None):
     """The fact document. Never raises for bad input: problems go to "errors"."""
     now = time.time() if now is None else now
+    previous = load_state(state_path) if state_path else None
     try:
-        evidence = _evidence.collect(SNAPSHOT_SECTIONS, proc_root=proc_root, counter_sample_interval=0)
+        evidence = _evidence.collect(
+            SNAPSHOT_SECTIONS,
+            proc_root=proc_root,
+            counter_sample_interval=0,
+            owner_hints=(previous or {}).get("owner_fds"),
+        )
     except Exception as exc:  # the fact must print JSON whatever happens
         return {"schema": 1, "time": now, "errors": [{"section": "all", "source": "gather", "message": repr(exc)}]}
     errors = list(evidence["errors"])
     kernel = evidence.get("kernel") or {}
     counters = kernel.get("counters") or {}
-    previous = load_state(state_path) if state_path else None
     rates, elapsed = counter_rates(counters, previous, now)
     if state_path and counters:
+        owner_fds = (evidence.get("sockets") or {}).get("owner_fds") or {}
         try:
-            write_atomically(state_path, json.dumps({"time": now, "counters": counters}), mode=0o600)
+            write_atomically(
+                state_path, json.dumps({"time": now, "counters": counters, "owner_fds": owner_fds}), mode=0o600
+            )
         except (IOError, OSError) as exc:
             errors.append({"section": "state", "source": state_path, "message": "cannot save counters: %s" % exc})
     locks = evidence.get("locks") or {}

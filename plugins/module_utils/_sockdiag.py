@@ -46,6 +46,7 @@ UNIX_DIAG_NAME = 0
 UNIX_DIAG_RQLEN = 4
 
 _NLMSGHDR = struct.Struct("=IHHII")
+_HEADER_PREFIX = struct.Struct("=IH")
 _RTATTR = struct.Struct("=HH")
 # inet_diag_msg: family, state, timer, retrans, then inet_diag_sockid
 # (ports big-endian, addresses raw, interface, cookie), then five u32.
@@ -93,8 +94,7 @@ def dump(payload, seq=1, recv_size=262144):
             if not chunk:
                 break
             parts.append(chunk)
-            msg_type = _last_message_type(chunk)
-            if msg_type in (NLMSG_DONE, NLMSG_ERROR):
+            if _last_message_type(chunk) in (NLMSG_DONE, NLMSG_ERROR):
                 break
         return b"".join(parts)
     finally:
@@ -102,24 +102,33 @@ def dump(payload, seq=1, recv_size=262144):
 
 
 def _last_message_type(chunk):
-    types = [msg_type for msg_type, _body in iter_messages(chunk)]
-    return types[-1] if types else None
+    last = None
+    for message in walk_messages(chunk):
+        last = message[0]
+    return last
+
+
+def walk_messages(data):
+    """Yield (type, body start, body end) of each netlink message, without copying."""
+    offset = 0
+    size = len(data)
+    while offset + _NLMSGHDR.size <= size:
+        length, msg_type = _HEADER_PREFIX.unpack_from(data, offset)
+        if length < _NLMSGHDR.size:
+            raise SockDiagError("malformed netlink message at byte %d" % offset)
+        start = offset + _NLMSGHDR.size
+        if msg_type == NLMSG_ERROR:
+            error = struct.unpack_from("=i", data, start)[0] if length >= _NLMSGHDR.size + 4 else -1
+            if error:
+                raise SockDiagError("kernel answered error %d" % -error)
+        yield msg_type, start, offset + length
+        offset += (length + 3) & ~3
 
 
 def iter_messages(data):
     """Yield (type, body) for each netlink message; raise on a kernel error."""
-    offset = 0
-    while offset + _NLMSGHDR.size <= len(data):
-        length, msg_type, _flags, _seq, _pid = _NLMSGHDR.unpack_from(data, offset)
-        if length < _NLMSGHDR.size:
-            raise SockDiagError("malformed netlink message at byte %d" % offset)
-        body = data[offset + _NLMSGHDR.size : offset + length]
-        if msg_type == NLMSG_ERROR:
-            error = struct.unpack_from("=i", body)[0] if len(body) >= 4 else -1
-            if error:
-                raise SockDiagError("kernel answered error %d" % -error)
-        yield msg_type, body
-        offset += (length + 3) & ~3
+    for msg_type, start, end in walk_messages(data):
+        yield msg_type, data[start:end]
 
 
 def _attributes(body, offset):
@@ -198,15 +207,18 @@ def parse_unix(data):
 def count_states_by_port(data, counts=None):
     """Count TCP sockets by (local port, state) from an inet_diag dump.
 
-    Reads only the state and source port of each message: with tens of
-    thousands of connections this is what keeps a gathering fast.
+    Reads only the state and source port of each message, in place: with tens
+    of thousands of connections this is what keeps a gathering fast.
     """
     counts = {} if counts is None else counts
-    for msg_type, body in iter_messages(data):
-        if msg_type != SOCK_DIAG_BY_FAMILY or len(body) < _INET_MSG_LEN:
+    names = TCP_STATES
+    for msg_type, start, end in walk_messages(data):
+        if msg_type != SOCK_DIAG_BY_FAMILY or end - start < _INET_MSG_LEN:
             continue
-        state = TCP_STATES.get(body[1], str(body[1]))
-        port = (body[4] << 8) | body[5]
-        per_port = counts.setdefault(port, {})
+        state = names.get(data[start + 1], str(data[start + 1]))
+        port = (data[start + 4] << 8) | data[start + 5]
+        per_port = counts.get(port)
+        if per_port is None:
+            per_port = counts[port] = {}
         per_port[state] = per_port.get(state, 0) + 1
     return counts
