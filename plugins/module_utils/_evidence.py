@@ -18,7 +18,7 @@ import platform
 import socket
 import time
 
-from ansible_collections.acceptq.remediation.plugins.module_utils import _sockdiag
+from ansible_collections.acceptq.remediation.plugins.module_utils import _phpfpm, _sockdiag
 
 SCHEMA_VERSION = 1
 
@@ -396,8 +396,9 @@ COLLECTORS = {
     "sockets": collect_sockets,
     "connections": collect_connections,
     "locks": collect_locks,
+    "php_fpm": _phpfpm.collect_php_fpm,
 }
-LINUX_ONLY = ("kernel", "sockets", "connections", "locks")
+LINUX_ONLY = ("kernel", "sockets", "connections", "locks", "php_fpm")
 
 
 def collect(sections=None, proc_root="/proc", counter_sample_interval=1.0, owner_hints=None):

@@ -20,7 +20,7 @@ import time
 
 from ansible_collections.acceptq.remediation.plugins.module_utils import _evidence
 
-SNAPSHOT_SECTIONS = ("host", "kernel", "sockets", "connections", "locks")
+SNAPSHOT_SECTIONS = ("host", "kernel", "sockets", "connections", "locks", "php_fpm")
 
 # TcpExt counter -> metric name (all are counters, so *_total).
 COUNTER_METRICS = (
@@ -154,6 +154,7 @@ def snapshot(state_path=None, proc_root="/proc", now=None):
             ],
             "waiters_by_process": waiters_by_process,
         },
+        "php_fpm_pools": (evidence.get("php_fpm") or {}).get("pools") or [],
         "errors": errors,
     }
 

@@ -29,6 +29,10 @@ description:
   - C(locks) section, files with processes blocked waiting for a lock
     (C(/proc/locks) "->" lines), with the path where a holder has it open, the
     holders, and the waiters counted by process name.
+  - C(php_fpm) section, for every installed php-fpm binary (C(/usr/sbin/php-fpm*)),
+    its C(-tt) result and each pool's effective listen, listen.backlog, pm settings,
+    request_terminate_timeout and status path. Configuration errors are reported with
+    the file and line php-fpm names.
   - A source that cannot be read becomes an entry in RV(evidence.errors) naming it;
     the rest of the evidence is still returned. Only the Python 3 standard library
     is needed on the host.
@@ -40,8 +44,8 @@ options:
       - Evidence sections to gather. C(host) is always included.
     type: list
     elements: str
-    choices: [host, kernel, sockets, connections, locks]
-    default: [host, kernel, sockets, connections, locks]
+    choices: [host, kernel, sockets, connections, locks, php_fpm]
+    default: [host, kernel, sockets, connections, locks, php_fpm]
   counter_sample_interval:
     description:
       - Seconds between the two reads of the TcpExt counters. C(0) reads them once,
@@ -140,6 +144,16 @@ evidence:
         files:
           - {"path": "/var/log/app/error.log", "kind": ["FLOCK"], "waiters": 37,
              "holders": [{"pid": 812, "name": "php-fpm8.2"}], "waiters_by_process": {"php-fpm8.2": 37}}
+    php_fpm:
+      description:
+        - C(binaries) (each with C(binary), C(ok), C(returncode), C(errors)) and C(pools) (each
+          with C(binary), C(name), C(listen), C(listen_kind) tcp or unix, C(listen_backlog)
+          as an integer, -1 meaning as large as somaxconn allows, and C(settings)).
+      type: dict
+      sample:
+        pools:
+          - {"binary": "/usr/sbin/php-fpm8.2", "name": "www", "listen": "/run/php/php8.2-fpm.sock",
+             "listen_kind": "unix", "listen_backlog": -1, "settings": {"pm": "dynamic", "pm.max_children": "5"}}
 """
 
 from ansible.module_utils.basic import AnsibleModule
