@@ -11,8 +11,9 @@ from ansible_collections.acceptq.remediation.plugins.module_utils.findings impor
 
 CLOSE_WAIT = Definition("AQ-ROT-001", "rot", "warning", "CLOSE_WAIT piling up on a listened port")
 FLOCK_WAITERS = Definition("AQ-ROT-002", "rot", "warning", "Processes blocked waiting for a file lock")
+MAX_CHILDREN = Definition("AQ-ROT-003", "rot", "warning", "php-fpm pool reached pm.max_children")
 
-DEFINITIONS = (CLOSE_WAIT, FLOCK_WAITERS)
+DEFINITIONS = (CLOSE_WAIT, FLOCK_WAITERS, MAX_CHILDREN)
 DEFAULT_POLICY = {
     # CLOSE_WAIT connections on one listened port before it is reported.
     "close_wait_min": 5,
@@ -88,4 +89,35 @@ def check_flock_waiters(host, evidence, policy):
     return findings
 
 
-CHECKS = (check_close_wait, check_flock_waiters)
+def check_max_children(host, evidence, policy):
+    findings = []
+    for pool in (evidence.get("php_fpm") or {}).get("pools") or []:
+        status = pool.get("status") or {}
+        reached = status.get("max children reached")
+        if not isinstance(reached, int) or reached <= 0:
+            continue
+        findings.append(
+            MAX_CHILDREN.finding(
+                host,
+                observed="pool %s (%s, %s): max children reached %d times since start; pm.max_children %s, "
+                "listen queue %s, max listen queue %s"
+                % (
+                    pool["name"],
+                    pool["binary"],
+                    pool["listen"],
+                    reached,
+                    pool["settings"].get("pm.max_children"),
+                    status.get("listen queue"),
+                    status.get("max listen queue"),
+                ),
+                expected="workers to spare: max children reached stays 0",
+                fix="Every worker was busy and requests queued in the kernel. Find what slows the workers "
+                "(slow requests, I/O, locks) before adding children, and keep the backlog no deeper than "
+                "the workers drain within the client's timeout.",
+                evidence={"pool": pool["name"], "binary": pool["binary"], "status": status},
+            )
+        )
+    return findings
+
+
+CHECKS = (check_close_wait, check_flock_waiters, check_max_children)

@@ -1,7 +1,9 @@
 """php-fpm -tt parsing on real captured output (Debian 12 php8.2-fpm), and the collector's failures."""
 
+import socket
 import sys
 
+import pytest
 from conftest import FIXTURES
 
 from ansible_collections.acceptq.remediation.plugins.module_utils import _phpfpm
@@ -63,3 +65,94 @@ def test_helpers_are_not_taken_for_binaries(tmp_path):
         "php-fpm",
         "php-fpm8.2",
     ]
+
+
+# The status php8.2-fpm returned for the seed's TCP pool in the lab image (headers as php-fpm sends them).
+STATUS_BODY = (
+    b'{"pool":"seed","process manager":"static","start time":1795474090,"start since":1,"accepted conn":1,'
+    b'"listen queue":0,"max listen queue":0,"listen queue len":4096,"idle processes":1,"active processes":1,'
+    b'"total processes":2,"max active processes":1,"max children reached":3,"slow requests":0}'
+)
+STATUS_RESPONSE = (
+    b"Expires: Thu, 01 Jan 1970 00:00:00 GMT\r\nCache-Control: no-cache, no-store, must-revalidate, max-age=0\r\n"
+    b"Content-type: application/json\r\n\r\n" + STATUS_BODY
+)
+
+
+def test_status_response_parses():
+    status = _phpfpm.parse_status_response(STATUS_RESPONSE)
+    assert status["listen queue len"] == 4096 and status["max children reached"] == 3
+
+
+@pytest.mark.parametrize(
+    ("response", "message"),
+    [
+        (b"Status: 404 Not Found\r\nContent-type: text/html\r\n\r\nFile not found.", "answered Status: 404"),
+        (b"Content-type: text/html\r\n\r\n<html>pool www</html>", "not JSON"),
+        (b'Content-type: application/json\r\n\r\n{"hello": 1}', "without the status fields"),
+    ],
+)
+def test_bad_status_pages_are_errors(response, message):
+    with pytest.raises(_phpfpm.StatusError, match=message):
+        _phpfpm.parse_status_response(response)
+
+
+def test_unreachable_status_page_is_an_error():
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    pool = {"listen": "127.0.0.1:%d" % port, "settings": {"pm.status_path": "/status"}}
+    with pytest.raises(_phpfpm.StatusError, match="unreachable at"):
+        _phpfpm.read_status(pool, timeout=1)
+
+
+def test_status_page_that_hangs_up_is_an_error():
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    pool = {"listen": "127.0.0.1:%d" % server.getsockname()[1], "settings": {"pm.status_path": "/status"}}
+    import threading
+
+    def hang_up():
+        conn, _ = server.accept()
+        conn.recv(4096)
+        conn.sendall(b"garbage")
+        conn.close()
+
+    thread = threading.Thread(target=hang_up)
+    thread.start()
+    with pytest.raises(_phpfpm.StatusError, match="closed the connection"):
+        _phpfpm.read_status(pool, timeout=2)
+    thread.join()
+    server.close()
+
+
+@pytest.mark.parametrize(
+    ("listen", "status_listen", "expected"),
+    [
+        ("9000", None, (socket.AF_INET, ("127.0.0.1", 9000))),
+        ("0.0.0.0:9000", None, (socket.AF_INET, ("127.0.0.1", 9000))),
+        ("[::1]:9001", None, (socket.AF_INET6, ("::1", 9001))),
+        ("[::]:9001", None, (socket.AF_INET6, ("::1", 9001))),
+        ("/run/php/php8.2-fpm.sock", None, (socket.AF_UNIX, "/run/php/php8.2-fpm.sock")),
+        ("/run/php/php8.2-fpm.sock", "127.0.0.1:9100", (socket.AF_INET, ("127.0.0.1", 9100))),
+    ],
+)
+def test_status_address_forms(listen, status_listen, expected):
+    settings = {"pm.status_listen": status_listen} if status_listen else {}
+    assert _phpfpm.status_address({"listen": listen, "settings": settings}) == expected
+
+
+def test_max_children_finding():
+    from ansible_collections.acceptq.remediation.plugins.module_utils.checks import run_checks
+
+    pool = {
+        "name": "seed",
+        "binary": "/usr/sbin/php-fpm8.2",
+        "listen": "127.0.0.1:9000",
+        "settings": {"pm.max_children": "2"},
+        "status": _phpfpm.parse_status_response(STATUS_RESPONSE),
+    }
+    (finding,) = run_checks("lab", {"errors": [], "php_fpm": {"pools": [pool]}})
+    assert finding.id == "AQ-ROT-003" and "max children reached 3 times" in finding.observed
