@@ -246,6 +246,8 @@ def collect_sockets(context):
             continue
         (unix_sockets if label == "unix" else inet_sockets).extend(parsed)
     listening = set(sock["inode"] for sock in inet_sockets + unix_sockets if sock["state"] == "LISTEN")
+    if not any(error["section"] == "sockets" and "tcp" in error["source"] for error in errors):
+        context["listened_ports"] = set(sock["local_port"] for sock in inet_sockets if sock["state"] == "LISTEN")
     owners = socket_owners(context["proc_root"], listening, context.get("owner_hints"))
     names = dict((pid, process_name(context["proc_root"], pid)) for pid in set(pid for pid, _fd in owners.values()))
     section["listeners"] = build_listeners(inet_sockets, unix_sockets, owners, names)
@@ -260,12 +262,26 @@ def collect_sockets(context):
 COUNTED_STATES = (1, 8)  # ESTABLISHED, CLOSE_WAIT
 
 
+# The bytecode filter's jumps are 16-bit: past this many ports, count everything.
+MAX_FILTERED_PORTS = 4000
+
+
 def collect_connections(context):
+    """ESTABLISHED and CLOSE_WAIT per local port, for the ports listened on.
+
+    With the sockets section gathered first, the kernel filters the dump to
+    listened ports: client-side sockets on ephemeral ports never reach us.
+    """
     errors = context["errors"]
     counts = {}
+    listened = context.get("listened_ports")
+    if listened is not None and not listened:
+        return {"netns": netns_id(context["proc_root"]), "by_local_port": {}, "totals": {}, "filtered": True}
+    ports = listened if listened and len(listened) <= MAX_FILTERED_PORTS else None
     for family in (socket.AF_INET, socket.AF_INET6):
         try:
-            _sockdiag.count_states_by_port(_sockdiag.dump(_sockdiag.inet_request(family, COUNTED_STATES)), counts)
+            request = _sockdiag.inet_request(family, COUNTED_STATES, local_ports=ports)
+            _sockdiag.count_states_by_port(_sockdiag.dump(request), counts)
         except (OSError, _sockdiag.SockDiagError) as exc:
             errors.append(
                 {
@@ -282,6 +298,7 @@ def collect_connections(context):
         "netns": netns_id(context["proc_root"]),
         "by_local_port": dict((str(port), states) for port, states in sorted(counts.items())),
         "totals": totals,
+        "filtered": ports is not None,
     }
 
 
@@ -416,7 +433,7 @@ def collect(sections=None, proc_root="/proc", counter_sample_interval=1.0, owner
     }
     evidence = {"schema": SCHEMA_VERSION, "sections": sections, "errors": errors, "host": collect_host(context)}
     linux = evidence["host"]["system"] == "Linux"
-    for name in sections:
+    for name in sorted(sections, key=list(COLLECTORS).index):  # sockets before connections
         if name == "host":
             continue
         if name in LINUX_ONLY and not linux:

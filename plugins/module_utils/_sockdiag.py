@@ -68,11 +68,40 @@ def state_mask(states):
     return mask
 
 
-def inet_request(family, states):
-    """Bytes of an inet_diag_req_v2 dump request for TCP sockets."""
+def inet_request(family, states, local_ports=None):
+    """Bytes of an inet_diag_req_v2 dump request for TCP sockets.
+
+    local_ports: only sockets with one of these local ports (filtered in the kernel).
+    """
     payload = struct.pack("=BBBBI", family, socket.IPPROTO_TCP, 0, 0, state_mask(states))
     payload += b"\0" * 48  # inet_diag_sockid: match every socket
+    if local_ports:
+        code = source_port_filter(local_ports)
+        payload += _RTATTR.pack(_RTATTR.size + len(code), INET_DIAG_REQ_BYTECODE) + code
     return payload
+
+
+INET_DIAG_REQ_BYTECODE = 1
+INET_DIAG_BC_JMP = 1
+INET_DIAG_BC_S_EQ = 11
+_BC_OP = struct.Struct("=BBH")
+
+
+def source_port_filter(ports):
+    """inet_diag bytecode accepting sockets whose local port is one of ports.
+
+    Each test is S_EQ (8 bytes); between two tests a JMP (4 bytes) carries a
+    match to the end (accept). A miss skips the JMP to the next test, and
+    past the end (reject) after the last one, as ss compiles an OR.
+    """
+    ports = sorted(set(ports))
+    total = 12 * len(ports) - 4
+    code = b""
+    for index, port in enumerate(ports):
+        code += _BC_OP.pack(INET_DIAG_BC_S_EQ, 8, 12) + _BC_OP.pack(0, 0, port)
+        if index < len(ports) - 1:
+            code += _BC_OP.pack(INET_DIAG_BC_JMP, 4, total - len(code))
+    return code
 
 
 def unix_request(states):

@@ -25,7 +25,9 @@ description:
     with netlink socket diagnostics as C(ss) does, with its current accept-queue depth
     (Recv-Q), its effective backlog limit (Send-Q) and the processes holding it.
   - C(connections) section, ESTABLISHED and CLOSE_WAIT TCP connections counted per
-    local port (CLOSE_WAIT on a backend port is a connection its client gave up on).
+    local port, for the ports a listener owns (the kernel filters the dump when the
+    C(sockets) section is gathered too). CLOSE_WAIT on a backend port is a connection
+    its client gave up on.
   - C(locks) section, files with processes blocked waiting for a lock
     (C(/proc/locks) "->" lines), with the path where a holder has it open, the
     holders, and the waiters counted by process name.

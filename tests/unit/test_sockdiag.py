@@ -75,3 +75,32 @@ def test_truncated_header_raises():
 def test_short_messages_are_skipped_not_misread():
     reply = struct.pack("=IHHII", 24, _sockdiag.SOCK_DIAG_BY_FAMILY, 0, 1, 0) + b"\0" * 8
     assert _sockdiag.parse_inet(reply) == []
+
+
+def test_kernel_filters_the_connection_dump_to_listened_ports():
+    servers, held, ports = [], [], []
+    for _ in range(3):
+        server = socket.socket()
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        servers.append(server)
+        ports.append(server.getsockname()[1])
+    for index, server in enumerate(servers):
+        for _ in range(index + 1):
+            held.append(socket.create_connection(server.getsockname()))
+            held.append(server.accept()[0])
+    try:
+        request = _sockdiag.inet_request(socket.AF_INET, [1, 8], local_ports=ports[1:])
+        counts = _sockdiag.count_states_by_port(_sockdiag.dump(request))
+        # Only the server sides on the two chosen ports: no client ephemeral ports, no third listener.
+        assert counts == {ports[1]: {"ESTABLISHED": 2}, ports[2]: {"ESTABLISHED": 3}}
+    finally:
+        for sock in held + servers:
+            sock.close()
+
+
+def test_port_filter_layout():
+    code = _sockdiag.source_port_filter([80, 9000])
+    ops = [struct.unpack_from("=BBH", code, offset) for offset in range(0, len(code), 4)]
+    # S_EQ 80 (match: to the JMP, miss: past it), port, JMP to the end, S_EQ 9000, port
+    assert ops == [(11, 8, 12), (0, 0, 80), (1, 4, 8), (11, 8, 12), (0, 0, 9000)]
