@@ -103,4 +103,4 @@ def test_port_filter_layout():
     code = _sockdiag.source_port_filter([80, 9000])
     ops = [struct.unpack_from("=BBH", code, offset) for offset in range(0, len(code), 4)]
     # S_EQ 80 (match: to the JMP, miss: past it), port, JMP to the end, S_EQ 9000, port
-    assert ops == [(11, 8, 12), (0, 0, 80), (1, 4, 8), (11, 8, 12), (0, 0, 9000)]
+    assert ops == [(11, 8, 12), (0, 0, 80), (1, 4, 12), (11, 8, 12), (0, 0, 9000)]
