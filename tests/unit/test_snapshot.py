@@ -94,3 +94,36 @@ def test_write_atomically_leaves_no_partial_file_on_failure(tmp_path, monkeypatc
         _snapshot.write_atomically(str(target), "new\n")
     assert target.read_text() == "old\n"
     assert [path.name for path in tmp_path.iterdir()] == ["acceptq.prom"]
+
+
+def test_every_rendered_metric_is_documented():
+    import re
+
+    from conftest import ROOT
+
+    snap = {
+        "time": 1.0,
+        "sysctls": {"net.core.somaxconn": 4096, "net.ipv4.tcp_max_syn_backlog": 4096},
+        "counters": {name: {"value": 1, "delta": 1, "rate_per_s": 1.0} for name, _m, _h in _snapshot.COUNTER_METRICS},
+        "listeners": [
+            {
+                "family": "inet",
+                "local": "127.0.0.1:1",
+                "process": "p",
+                "queue_depth": 1,
+                "queue_limit": 2,
+                "queue_ratio": 0.5,
+            }
+        ],
+        "connections_by_port": {"1": {"CLOSE_WAIT": 1}},
+        "flock": {
+            "waiters_total": 1,
+            "files": [{"path": "/x", "device": "0:1", "inode": 1, "waiters": 1, "waiters_by_process": {"p": 1}}],
+            "waiters_by_process": {"p": 1},
+        },
+        "errors": [],
+    }
+    rendered = {family.name for family in text_string_to_metric_families(_snapshot.render_prometheus(snap))}
+    rendered = {name + "_total" if name + "_total" in _snapshot.render_prometheus(snap) else name for name in rendered}
+    documented = set(re.findall(r"^\| `(acceptq_[a-z_]+)` \|", (ROOT / "docs" / "metrics.md").read_text(), re.M))
+    assert rendered == documented
