@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from rich.console import Console
@@ -61,17 +59,15 @@ def resolve_inventory(root: Path, inventory: str | None) -> str:
 
 
 def write_atomically(path: str, text: str) -> None:
+    from ansible_collections.acceptq.remediation.plugins.module_utils import _snapshot
+
     target = Path(path).expanduser()
     if not target.parent.is_dir():
         raise UsageError("cannot write %s: directory %s does not exist" % (path, target.parent))
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".%s." % target.name)
     try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+        _snapshot.write_atomically(str(target), text)
+    except OSError as exc:
+        raise UsageError("cannot write %s: %s" % (path, exc.strerror or exc)) from None
 
 
 def render_table(findings, hosts, console: Console) -> None:
@@ -163,6 +159,8 @@ def command_audit(args, root: Path) -> int:
     from ansible_collections.acceptq.remediation.plugins.module_utils.findings import Finding, at_or_above
 
     inventory = resolve_inventory(root, args.inventory)
+    if args.output and not Path(args.output).expanduser().parent.is_dir():
+        raise UsageError("cannot write %s: directory %s does not exist" % (args.output, Path(args.output).parent))
     progress = Console(stderr=True, highlight=False)
     progress.print("acceptq audit: inventory %s%s" % (inventory, ", limit %s" % args.limit if args.limit else ""))
     run = run_playbook(root, "audit.yml", inventory, limit=args.limit, on_host=progress_printer(progress))

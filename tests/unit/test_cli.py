@@ -93,3 +93,12 @@ def test_no_hosts_matched(tmp_path):
 def test_bad_choices_are_usage_errors(flag):
     result = acceptq("audit", flag, "bogus")
     assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_output_into_a_missing_directory_is_refused_before_auditing(tmp_path):
+    result = acceptq("audit", "--format", "json", "--output", str(tmp_path / "no" / "r.json"))
+    assert result.returncode == 2
+    assert (
+        "cannot write %s: directory %s does not exist" % (tmp_path / "no" / "r.json", tmp_path / "no") in result.stderr
+    )
+    assert "acceptq audit: inventory" not in result.stderr  # refused before any host was touched
