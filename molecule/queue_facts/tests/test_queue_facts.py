@@ -62,6 +62,18 @@ def test_fact_reports_close_wait_and_flock_waiters(host, conditions):
     assert document["errors"] == []
 
 
+def test_fact_reports_php_fpm_pool_and_status(host):
+    (pool,) = [item for item in fact(host)["php_fpm_pools"] if item["name"] == "www"]
+    assert pool["binary"] == "/usr/sbin/php-fpm8.2"
+    assert (pool["listen"], pool["listen_kind"], pool["listen_backlog"]) == ("/run/php/php8.2-fpm.sock", "unix", -1)
+    status = pool["status"]
+    assert status["pool"] == "www" and status["accepted conn"] >= 1
+    # php-fpm's own counter reads 0 for unix pools; the listener's Recv-Q is the truthful depth.
+    assert status["listen queue len"] == 0
+    (listener,) = [item for item in fact(host)["listeners"] if item["local"] == "/run/php/php8.2-fpm.sock"]
+    assert listener["queue_limit"] == 4096  # listen.backlog -1, capped at somaxconn
+
+
 def test_second_run_gives_rates(host, conditions):
     fact(host)
     time.sleep(2)
