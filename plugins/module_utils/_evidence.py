@@ -131,6 +131,21 @@ def _pid_order(entry):
     return int(entry)
 
 
+def _open_fds(proc_root, pid):
+    """Yield (fd name, fd directory handle) for a process; nothing once it has exited."""
+    try:
+        fd_dir = os.open(os.path.join(proc_root, str(pid), "fd"), os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return  # the process exited, or is not ours to read
+    try:
+        for fd in os.listdir(fd_dir):
+            yield fd, fd_dir
+    except OSError:
+        return  # it exited while we read it: what was found stands
+    finally:
+        os.close(fd_dir)
+
+
 def socket_owners(proc_root, inodes, hints=None):
     """Map socket inode -> (pid, fd) of the lowest pid holding it.
 
@@ -157,22 +172,13 @@ def socket_owners(proc_root, inodes, hints=None):
     except OSError:
         return owners
     for pid in pids:
-        try:
-            fd_dir = os.open(os.path.join(proc_root, pid, "fd"), os.O_RDONLY | os.O_DIRECTORY)
-        except OSError:
-            continue  # the process exited, or is not ours to read
-        try:
-            for fd in os.listdir(fd_dir):
-                try:
-                    inode = wanted.pop(os.readlink(fd, dir_fd=fd_dir), None)
-                except OSError:
-                    continue
-                if inode is not None:
-                    owners[inode] = (int(pid), int(fd))
-        except OSError:
-            pass  # the process exited while we read it: what was found stands
-        finally:
-            os.close(fd_dir)
+        for fd, fd_dir in _open_fds(proc_root, pid):
+            try:
+                inode = wanted.pop(os.readlink(fd, dir_fd=fd_dir), None)
+            except OSError:
+                continue
+            if inode is not None:
+                owners[inode] = (int(pid), int(fd))
         if not wanted:
             break
     return owners
@@ -335,23 +341,14 @@ def _open_file_paths(proc_root, pids, wanted):
     """Map (device, inode) -> path for files the given processes hold open."""
     paths = {}
     for pid in pids:
-        fd_dir = os.path.join(proc_root, str(pid), "fd")
-        try:
-            fds = os.listdir(fd_dir)
-        except OSError:
-            continue
-        for fd in fds:
-            link = os.path.join(fd_dir, fd)
+        for fd, fd_dir in _open_fds(proc_root, pid):
             try:
-                stat = os.stat(link)
+                stat = os.stat(fd, dir_fd=fd_dir)
+                key = ("%d:%d" % (os.major(stat.st_dev), os.minor(stat.st_dev)), stat.st_ino)
+                if key in wanted and key not in paths:
+                    paths[key] = os.readlink(fd, dir_fd=fd_dir)
             except OSError:
                 continue
-            key = ("%d:%d" % (os.major(stat.st_dev), os.minor(stat.st_dev)), stat.st_ino)
-            if key in wanted and key not in paths:
-                try:
-                    paths[key] = os.readlink(link)
-                except OSError:
-                    continue
         if len(paths) == len(wanted):
             break
     return paths

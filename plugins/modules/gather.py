@@ -122,7 +122,8 @@ evidence:
       description:
         - C(listeners), each with C(family) (inet, inet6, unix), C(local), C(address)
           and C(port) or C(path), C(queue_depth), C(backlog_limit), C(inode),
-          C(owner) (pid and name of the lowest pid holding it) and C(owner_pids).
+          C(owner) (pid and name of the lowest pid holding it); and C(owner_fds), inode to
+          [pid, fd] of each owner, which the fact keeps to make its next run cheap.
       type: dict
       sample:
         listeners:
@@ -130,7 +131,8 @@ evidence:
              "owner": {"pid": 812, "name": "nginx"}}
     connections:
       description:
-        - C(by_local_port) (port to state to count, for ESTABLISHED and CLOSE_WAIT) and C(totals).
+        - C(by_local_port) (port to state to count, for ESTABLISHED and CLOSE_WAIT), C(totals),
+          and C(filtered) (true when the kernel limited the dump to listened ports).
       type: dict
       sample:
         by_local_port: {"9000": {"ESTABLISHED": 8, "CLOSE_WAIT": 120}}
