@@ -18,7 +18,7 @@ from ansible_collections.acceptq.remediation.plugins.module_utils.findings impor
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _supports_check_mode = True
-    _VALID_ARGS = frozenset(("policy", "sections", "counter_sample_interval"))
+    _VALID_ARGS = frozenset(("policy", "workload", "sections", "counter_sample_interval"))
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -44,7 +44,7 @@ class ActionModule(ActionBase):
             )
             return result
         try:
-            findings = run_checks(host, gathered["evidence"], policy)
+            findings = run_checks(host, gathered["evidence"], policy, self._task.args.get("workload"))
         except PolicyError as exc:
             raise AnsibleActionFail("acceptq policy for %s: %s" % (host, exc)) from None
         result.update(

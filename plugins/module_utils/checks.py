@@ -49,9 +49,76 @@ def effective_policy(declared=None):
     return policy
 
 
-def run_checks(host, evidence, declared_policy=None):
-    """Every finding for one host, most severe first."""
+# The declared workload: what acceptq cannot observe on the host. Checks and
+# remediation roles read the same values (inventory: acceptq_workload); every
+# value not declared is assumed and reports say so.
+DEFAULT_WORKLOAD = {
+    # Timeout of whatever sits in front of nginx (load balancer, CDN, API client).
+    "client_timeout_s": 60.0,
+    # Mean service time of one PHP request.
+    "service_time_s": 0.1,
+    # Expected 99th percentile service time.
+    "p99_s": 1.0,
+    # No backlog is sized below this.
+    "backlog_floor": 16,
+    # Per php-fpm pool name: peak_qps, client_timeout_s, service_time_s, backlog_floor.
+    "pools": {},
+    # Per nginx server name, or "server_name location": p99_s, client_timeout_s.
+    "locations": {},
+}
+WORKLOAD_ENTRY_KEYS = {
+    "pools": ("peak_qps", "client_timeout_s", "service_time_s", "backlog_floor"),
+    "locations": ("p99_s", "client_timeout_s"),
+}
+
+
+def _positive_number(where, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise PolicyError("workload %s must be a positive number, got %r" % (where, value))
+    return value
+
+
+def effective_workload(declared=None):
+    """Defaults overlaid with the declared workload, validated; 'assumed' lists what was not declared."""
+    declared = declared or {}
+    if not isinstance(declared, dict):
+        raise PolicyError("workload must be a mapping, got %r" % (declared,))
+    workload = dict(DEFAULT_WORKLOAD)
+    for key, value in declared.items():
+        if key not in DEFAULT_WORKLOAD:
+            raise PolicyError("unknown workload key %r (known: %s)" % (key, ", ".join(sorted(DEFAULT_WORKLOAD))))
+        if key in WORKLOAD_ENTRY_KEYS:
+            if not isinstance(value, dict):
+                raise PolicyError("workload %s must be a mapping, got %r" % (key, value))
+            entries = {}
+            for name, entry in value.items():
+                if not isinstance(entry, dict):
+                    raise PolicyError("workload %s.%s must be a mapping, got %r" % (key, name, entry))
+                for field, number in entry.items():
+                    if field not in WORKLOAD_ENTRY_KEYS[key]:
+                        raise PolicyError(
+                            "unknown workload key %s.%s.%s (known: %s)"
+                            % (key, name, field, ", ".join(WORKLOAD_ENTRY_KEYS[key]))
+                        )
+                    _positive_number("%s.%s.%s" % (key, name, field), number)
+                entries[str(name)] = dict(entry)
+            workload[key] = entries
+        else:
+            workload[key] = _positive_number(key, value)
+    workload["assumed"] = sorted(
+        key for key in DEFAULT_WORKLOAD if key not in declared and key not in WORKLOAD_ENTRY_KEYS
+    )
+    return workload
+
+
+def run_checks(host, evidence, declared_policy=None, declared_workload=None):
+    """Every finding for one host, most severe first.
+
+    Checks read thresholds from the policy and the declared workload from
+    policy["workload"].
+    """
     policy = effective_policy(declared_policy)
+    policy["workload"] = effective_workload(declared_workload)
     findings = []
     for check in CHECKS:
         findings.extend(check(host, evidence, policy))

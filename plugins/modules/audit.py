@@ -30,6 +30,18 @@ options:
       - C(somaxconn_min) (int, default 4096), the least acceptable net.core.somaxconn.
     type: dict
     default: {}
+  workload:
+    description:
+      - What acceptq cannot observe on the host, declared per fleet, pool or location;
+        unknown keys are an error and every value not declared is reported as assumed.
+      - C(client_timeout_s) (default 60), the timeout of whatever sits in front of nginx;
+        C(service_time_s) (default 0.1), the mean PHP service time; C(p99_s) (default 1),
+        the expected 99th percentile; C(backlog_floor) (default 16), the smallest sized backlog.
+      - C(pools), per php-fpm pool name, C(peak_qps), C(client_timeout_s), C(service_time_s),
+        C(backlog_floor); C(locations), per nginx server name or "server_name location",
+        C(p99_s) and C(client_timeout_s).
+    type: dict
+    default: {}
   sections:
     description: Passed to M(acceptq.remediation.gather).
     type: list
