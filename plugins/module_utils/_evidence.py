@@ -18,7 +18,7 @@ import platform
 import socket
 import time
 
-from ansible_collections.acceptq.remediation.plugins.module_utils import _phpfpm, _sockdiag
+from ansible_collections.acceptq.remediation.plugins.module_utils import _nginxhost, _phpfpm, _sockdiag
 
 SCHEMA_VERSION = 1
 
@@ -411,8 +411,9 @@ COLLECTORS = {
     "connections": collect_connections,
     "locks": collect_locks,
     "php_fpm": _phpfpm.collect_php_fpm,
+    "nginx": _nginxhost.collect_nginx,
 }
-LINUX_ONLY = ("kernel", "sockets", "connections", "locks", "php_fpm")
+LINUX_ONLY = ("kernel", "sockets", "connections", "locks", "php_fpm", "nginx")
 
 
 def collect(sections=None, proc_root="/proc", counter_sample_interval=1.0, owner_hints=None):

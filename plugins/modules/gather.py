@@ -35,6 +35,11 @@ description:
     its C(-tt) result and each pool's effective listen, listen.backlog, pm settings,
     request_terminate_timeout and status path. Configuration errors are reported with
     the file and line php-fpm names.
+  - C(nginx) section, the nginx binary and version, the effective configuration as
+    C(nginx -T) prints it (every file, includes resolved; the controller parses it),
+    or, when the configuration does not pass the test, the files under its directory,
+    so that errors can be located; the running worker count, and the last lines of
+    every C(.log) file the nginx processes hold open (access and error logs).
   - A source that cannot be read becomes an entry in RV(evidence.errors) naming it;
     the rest of the evidence is still returned. Only the Python 3 standard library
     is needed on the host.
@@ -46,8 +51,8 @@ options:
       - Evidence sections to gather. C(host) is always included.
     type: list
     elements: str
-    choices: [host, kernel, sockets, connections, locks, php_fpm]
-    default: [host, kernel, sockets, connections, locks, php_fpm]
+    choices: [host, kernel, sockets, connections, locks, php_fpm, nginx]
+    default: [host, kernel, sockets, connections, locks, php_fpm, nginx]
   counter_sample_interval:
     description:
       - Seconds between the two reads of the TcpExt counters. C(0) reads them once,
@@ -158,6 +163,20 @@ evidence:
         pools:
           - {"binary": "/usr/sbin/php-fpm8.2", "name": "www", "listen": "/run/php/php8.2-fpm.sock",
              "listen_kind": "unix", "listen_backlog": -1, "settings": {"pm": "dynamic", "pm.max_children": "5"}}
+    nginx:
+      description:
+        - C(binary) (null when nginx is not installed), C(version), C(conf_path), C(dump)
+          (C(returncode), C(stdout), C(stderr) of C(nginx -T)), C(files) (path to text, read only
+          when the test failed), C(running), C(worker_count), C(cpu_count), and C(logs) (path to
+          C(lines), the last lines, and C(error)).
+      type: dict
+      sample:
+        binary: /usr/sbin/nginx
+        version: 1.22.1
+        conf_path: /etc/nginx/nginx.conf
+        dump: {"returncode": 0, "stdout": "# configuration file /etc/nginx/nginx.conf:\n...", "stderr": ""}
+        worker_count: 2
+        logs: {"/var/log/nginx/access.log": {"lines": ["..."], "error": null}}
 """
 
 from ansible.module_utils.basic import AnsibleModule
