@@ -44,6 +44,8 @@ DEFAULTS = {
 }
 DEFAULT_MAX_FAILS = 1
 DEFAULT_FAIL_TIMEOUT = "10s"
+# "2026/11/24 16:10:24 [emerg] 8#8: open() "/x" failed (2: No such file) in /etc/nginx/sites-enabled/a:3"
+NGINX_ERROR = re.compile(r"\[(?:emerg|alert|crit)\] \d+#\d+: (?P<message>.*?)(?: in (?P<file>/\S+):(?P<line>\d+))?$")
 DUMP_MARKER = re.compile(r"^# configuration file (?P<path>.+):$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "M": 2592000, "y": 31536000}
 _DURATION_PART = re.compile(r"(\d+)(ms|s|m|h|d|w|M|y)?")
@@ -130,6 +132,10 @@ class _Parser:
     def block(self, path, statement):
         """The expanded children of a block statement, each with its file."""
         return list(self.walk(path, statement.get("block") or []))
+
+
+def _int(text):
+    return int(text) if text else None
 
 
 def _located(source_file, statement, **values):
@@ -311,15 +317,13 @@ def load_config(section):
     model["files"] = files
     if dump.get("returncode") not in (0, None):
         for line in (dump.get("stderr") or "").splitlines():
-            located = re.search(r"\bin (?P<file>/\S+?):(?P<line>\d+)\s*$", line)
-            message = line.split("] ", 1)[-1] if "] " in line else line
-            if located:
+            emerg = NGINX_ERROR.search(line)
+            if emerg:
+                path = emerg.group("file") or conf_path
                 model["errors"].append(
-                    {"file": located.group("file"), "line": int(located.group("line")), "message": message}
+                    {"file": path, "line": _int(emerg.group("line")), "message": emerg.group("message")}
                 )
-                model["unparsed"].append(located.group("file"))
-            elif "[emerg]" in line or "[alert]" in line:
-                model["errors"].append({"file": conf_path, "line": None, "message": message})
+                model["unparsed"].append(path)
     if not HAS_PARSER:
         model["errors"].append(
             {"file": conf_path, "line": None, "message": "ngxparse is not installed on the controller"}
@@ -348,7 +352,8 @@ def load_config(section):
     for server in model["servers"]:
         server["access_logs"] = server["access_logs"] or list(http_logs)
     _resolve_upstreams(model)
-    model["errors"].extend(parser.errors)
+    located = set((error["file"], error["line"]) for error in model["errors"])
+    model["errors"].extend(error for error in parser.errors if (error["file"], error["line"]) not in located)
     model["unparsed"] = sorted(set(model["unparsed"]) | parser.unparsed)
     return model
 

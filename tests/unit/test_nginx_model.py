@@ -155,3 +155,33 @@ def test_recommended_stays_inside_the_client_timeout(seed):
     assert values["read_timeout_s"] == 1.5 and values["fail_timeout_s"] <= 10
     assert _nginx.format_duration(values["read_timeout_s"]) == "1500ms"
     assert _nginx.format_duration(45.0) == "45s"
+
+
+def test_failed_test_captured_on_a_real_nginx():
+    """nginx -T on Debian's nginx 1.22.1 with an include of a missing file: no dump, the files instead."""
+    import json
+
+    with open(FIXTURES + "failed-test-section.json") as handle:
+        model = _nginx.load_config(json.load(handle))
+    assert model["errors"] == [
+        {
+            "file": "/etc/nginx/sites-enabled/broken",
+            "line": 3,
+            "message": 'open() "/etc/nginx/snippets/nope.conf" failed (2: No such file or directory)',
+        }
+    ]
+    assert model["unparsed"] == ["/etc/nginx/sites-enabled/broken"]
+    assert [server["listens"][0]["port"] for server in model["servers"]] == [8090, 80]  # sites-enabled/* in glob order
+
+
+def test_a_ten_thousand_line_configuration_parses():
+    servers = "".join(
+        "server {\n listen %d;\n server_name s%d;\n location / {\n  fastcgi_read_timeout 5s;\n"
+        "  fastcgi_pass 127.0.0.1:9000;\n }\n}\n" % (10000 + index, index)
+        for index in range(1250)
+    )
+    dump = "# configuration file /etc/nginx/nginx.conf:\nhttp {\n%s}\n" % servers
+    assert dump.count("\n") > 10000
+    model = _nginx.load_config(section(dump))
+    assert len(model["servers"]) == 1250 and model["errors"] == []
+    assert model["servers"][-1]["locations"][0]["settings"]["read_timeout"]["line"] == 2 + 8 * 1249 + 4
