@@ -17,6 +17,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.acceptq.remediation.plugins.module_utils import _nginx
+
 
 class PlanError(ValueError):
     """An edit that cannot be made safely at the given place."""
@@ -177,7 +179,9 @@ def apply_edits(text, edits):
     replacements before insertions.
     """
     order = {"replace": 0, "insert": 1}
-    for edit in sorted(edits, key=lambda edit: (-edit["line"], order[edit["action"]])):
+    # Insertions after one brace go in reverse, so they read in the order given.
+    ranked = sorted(enumerate(edits), key=lambda item: (-item[1]["line"], order[item[1]["action"]], -item[0]))
+    for _index, edit in ranked:
         if edit["action"] == "replace":
             text = replace_directive(text, edit["line"], edit["name"], edit["args"])
         elif edit["action"] == "insert":
@@ -185,16 +189,6 @@ def apply_edits(text, edits):
         else:
             raise PlanError("unknown edit action %r" % (edit["action"],))
     return text
-
-
-def format_duration(seconds):
-    """nginx time syntax: whole seconds as "2s", anything finer in milliseconds."""
-    milliseconds = int(round(seconds * 1000))
-    if milliseconds <= 0:
-        raise PlanError("a duration must be positive, got %r s" % (seconds,))
-    if milliseconds % 1000 == 0:
-        return "%ds" % (milliseconds // 1000)
-    return "%dms" % milliseconds
 
 
 def set_parameter(args, key, value):
@@ -212,3 +206,375 @@ def set_parameter(args, key, value):
     if not found:
         updated.append(prefix + value)
     return updated
+
+
+# What the role can manage; each one can be left out.
+CONCERNS = ("timeouts", "next_upstream", "upstreams", "listen_backlog")
+# nginx's listen backlog on Linux when backlog= is not given (NGX_LISTEN_BACKLOG).
+NGINX_DEFAULT_BACKLOG = 511
+# listen parameters nginx accepts on only one listen per address:port.
+SOCKET_OPTIONS = (
+    "bind",
+    "backlog=",
+    "rcvbuf=",
+    "sndbuf=",
+    "reuseport",
+    "deferred",
+    "accept_filter=",
+    "setfib=",
+    "fastopen=",
+    "ipv6only=",
+    "so_keepalive=",
+)
+_TIMEOUTS = (
+    ("read_timeout", "read_timeout_s"),
+    ("send_timeout", "send_timeout_s"),
+    ("connect_timeout", "connect_timeout_s"),
+)
+
+
+def _where(file, line):
+    return "%s:%s" % (file, line) if file else "nginx's default"
+
+
+class _Wanted:
+    """Edits wanted at one place, from every location that needs one; conflicts are refused."""
+
+    def __init__(self, model):
+        self.model = model
+        self.bad_files = set(model.get("unparsed") or []) | set(
+            error["file"] for error in model.get("errors") or [] if error.get("file")
+        )
+        self.edits = {}
+        self.refused = []
+
+    def refuse(self, file, line, message):
+        entry = {"file": file, "line": line, "message": message}
+        if entry not in self.refused:
+            self.refused.append(entry)
+
+    def add(self, edit):
+        if edit["file"] in self.bad_files:
+            self.refuse(edit["file"], edit["line"], "%s not changed: the file did not parse" % edit["name"])
+            return
+        key = (edit["action"], edit["file"], edit["line"], edit["name"])
+        known = self.edits.get(key)
+        if known is None:
+            self.edits[key] = edit
+        elif known["args"] != edit["args"]:
+            known["conflict"] = True
+            self.refuse(
+                edit["file"],
+                edit["line"],
+                "%s is shared by locations that need different values (%s, %s): set it per location by hand"
+                % (edit["name"], render(edit["name"], known["args"]), render(edit["name"], edit["args"])),
+            )
+
+    def by_file(self):
+        grouped = {}
+        for edit in self.edits.values():
+            if not edit.pop("conflict", False):
+                grouped.setdefault(edit["file"], []).append(edit)
+        for edits in grouped.values():
+            edits.sort(key=lambda edit: (edit["line"], edit["name"]))
+        return grouped
+
+
+def _client_timeout_reason(model, server, location, workload, values):
+    _value, declared = _nginx.declared_for(workload, server, location, "client_timeout_s")
+    reason = "%g%% of the client timeout %gs (%s), so nginx answers 504, a counted upstream failure, before the " % (
+        _nginx.UPSTREAM_SHARE_OF_CLIENT_TIMEOUT * 100,
+        values["client_timeout_s"],
+        "declared" if declared else "assumed: declare acceptq_workload.client_timeout_s",
+    )
+    reason += "client gives up (499, never counted)"
+    if not values.get("p99_fits", True):
+        reason += "; the p99 of %gs does not fit under it" % values["p99_s"]
+    return reason
+
+
+def _location_setting(wanted, server, location, module, key, args, current, reason, grouped):
+    """Record the value a location needs for one setting, grouped by where nginx takes it from."""
+    name = "%s_%s" % (module, key)
+    if current["scope"] == "default":
+        if current.get("value") != " ".join(args):
+            wanted.add(_insert(location, name, args, current, reason))
+        return
+    group = grouped.setdefault((current["file"], current["line"], name), [])
+    group.append((location, args, current, reason))
+
+
+def _insert(location, name, args, current, reason):
+    return {
+        "action": "insert",
+        "file": location["file"],
+        "line": location["block_line"],
+        "block": "location",
+        "name": name,
+        "args": list(args),
+        "old": "%s %s (%s)" % (name, current.get("value"), _where(current.get("file"), current.get("line"))),
+        "new": render(name, args),
+        "reason": reason,
+    }
+
+
+def _resolve_declarations(wanted, grouped):
+    """One declaration inherited by several locations: edit it where they all agree, else override per location."""
+    for (file, line, name), uses in sorted(grouped.items(), key=lambda item: (item[0][0], item[0][1], item[0][2])):
+        current = uses[0][2]
+        wanted_args = set(tuple(args) for _location, args, _current, _reason in uses)
+        if len(wanted_args) == 1:
+            args = list(wanted_args.pop())
+            if current.get("value") != " ".join(args):
+                wanted.add(
+                    {
+                        "action": "replace",
+                        "file": file,
+                        "line": line,
+                        "name": name,
+                        "args": args,
+                        "old": "%s %s (%s scope)" % (name, current.get("value"), current["scope"]),
+                        "new": render(name, args),
+                        "reason": uses[0][3],
+                    }
+                )
+            continue
+        for location, args, declared, reason in uses:
+            if declared.get("value") == " ".join(args):
+                continue
+            if declared["scope"] == "location":
+                wanted.refuse(
+                    file,
+                    line,
+                    "%s is inherited by locations that need different values: set it per location by hand" % name,
+                )
+            else:
+                wanted.add(_insert(location, name, args, declared, reason))
+
+
+def _next_upstream_args(current, required):
+    words = current.split()
+    if "off" in words or not words:
+        return list(required)
+    missing = [word for word in required if word not in words]
+    return missing + words
+
+
+def _plan_locations(wanted, model, workload, manage):
+    grouped = {}
+    upstream_wants = {}
+    for server in model.get("servers") or []:
+        for location in server.get("locations") or []:
+            passed = location.get("pass")
+            if not passed or not location.get("settings"):
+                continue
+            module = passed["module"]
+            values = _nginx.recommended(model, server, location, workload)
+            reason = _client_timeout_reason(model, server, location, workload, values)
+            settings = location["settings"]
+            if "timeouts" in manage:
+                for key, value_key in _TIMEOUTS:
+                    args = [_nginx.format_duration(values[value_key])]
+                    _location_setting(wanted, server, location, module, key, args, settings[key], reason, grouped)
+            if "next_upstream" in manage:
+                current = settings["next_upstream"]
+                required = values["next_upstream"].split()
+                args = _next_upstream_args(current["value"], required)
+                why = "error and timeout must count as failures so the next server is tried and max_fails can eject"
+                _location_setting(wanted, server, location, module, "next_upstream", args, current, why, grouped)
+            if "upstreams" in manage and passed.get("upstream"):
+                wants = (values["max_fails"], values["fail_timeout_s"])
+                upstream_wants.setdefault(passed["upstream"], set()).add(wants)
+    _resolve_declarations(wanted, grouped)
+    for name in sorted(upstream_wants):
+        _plan_upstream(wanted, model, model["upstreams"][name], upstream_wants[name])
+
+
+def _plan_upstream(wanted, model, upstream, wants):
+    if len(wants) > 1:
+        wanted.refuse(
+            upstream["file"],
+            upstream["line"],
+            "upstream %s serves locations that need different max_fails/fail_timeout: set them by hand"
+            % upstream["name"],
+        )
+        return
+    max_fails, fail_timeout_s = wants.pop()
+    single = len(upstream["servers"]) == 1
+    reason = "max_fails=%d fail_timeout=%s: a stalled backend is ejected after one timeout and tried again soon" % (
+        max_fails,
+        _nginx.format_duration(fail_timeout_s),
+    )
+    if single:
+        reason += " (one server: nginx never ejects it, the values take effect when a second server is added)"
+    for entry in upstream["servers"]:
+        if entry["max_fails"] == max_fails and abs(entry["fail_timeout_s"] - fail_timeout_s) < 0.0005:
+            continue
+        text = (model.get("files") or {}).get(entry["file"])
+        try:
+            args = directive_args(text or "", entry["line"], "server")
+        except PlanError as exc:
+            wanted.refuse(entry["file"], entry["line"], "upstream %s server: %s" % (upstream["name"], exc))
+            continue
+        args = set_parameter(args, "max_fails", str(max_fails))
+        args = set_parameter(args, "fail_timeout", _nginx.format_duration(fail_timeout_s))
+        wanted.add(
+            {
+                "action": "replace",
+                "file": entry["file"],
+                "line": entry["line"],
+                "name": "server",
+                "args": args,
+                "old": "server %s max_fails=%d fail_timeout=%s"
+                % (entry["address"], entry["max_fails"], _nginx.format_duration(entry["fail_timeout_s"])),
+                "new": render("server", args),
+                "reason": reason,
+            }
+        )
+
+
+def _socket_key(listen):
+    if listen.get("unix"):
+        return ("unix", listen["unix"])
+    address = listen.get("address")
+    address = {"*": "0.0.0.0", "[::]": "::"}.get(address, address)
+    return ("tcp", address, listen.get("port"))
+
+
+def _listen_groups(model):
+    """Listens per socket: nginx takes a socket's options (backlog=) from one of them."""
+    groups = {}
+    for server in model.get("servers") or []:
+        for listen in server.get("listens") or []:
+            groups.setdefault(_socket_key(listen), []).append(listen)
+    return groups
+
+
+def _configured_backlog(listens):
+    for listen in listens:
+        if listen.get("backlog") is not None:
+            return listen["backlog"]
+    return NGINX_DEFAULT_BACKLOG
+
+
+def _plan_listen_backlog(wanted, model, somaxconn, listen_backlog):
+    """New configured backlog per socket key (only where it changes)."""
+    changed = {}
+    for key, listens in sorted(_listen_groups(model).items(), key=lambda item: repr(item[0])):
+        current = _configured_backlog(listens)
+        target = listen_backlog if listen_backlog else current
+        if somaxconn and target > somaxconn:
+            target = somaxconn
+        if target == current:
+            continue
+        declared = [listen for listen in listens if listen.get("file")]
+        carriers = [
+            listen
+            for listen in declared
+            if any(word.startswith(SOCKET_OPTIONS) for word in (listen.get("raw") or "").split()[1:])
+        ]
+        if not declared:
+            wanted.refuse(None, None, "%s: nginx listens there without a listen directive; add one" % (key,))
+            continue
+        chosen = (carriers or declared)[0]
+        text = (model.get("files") or {}).get(chosen["file"])
+        try:
+            args = set_parameter(directive_args(text or "", chosen["line"], "listen"), "backlog", str(target))
+        except PlanError as exc:
+            wanted.refuse(chosen["file"], chosen["line"], "listen: %s" % exc)
+            continue
+        reason = "backlog %d -> %d: %s" % (
+            current,
+            target,
+            "the sized value" if listen_backlog and target == listen_backlog else "capped at somaxconn %s" % somaxconn,
+        )
+        wanted.add(
+            {
+                "action": "replace",
+                "file": chosen["file"],
+                "line": chosen["line"],
+                "name": "listen",
+                "args": args,
+                "old": "listen %s" % chosen.get("raw"),
+                "new": render("listen", args),
+                "reason": reason,
+            }
+        )
+        changed[key] = target
+    return changed
+
+
+def _listener_key(listener):
+    if listener.get("family") == "unix":
+        return ("unix", listener.get("path"))
+    return ("tcp", listener.get("address"), listener.get("port"))
+
+
+def restart_reasons(model, listeners, somaxconn, changed_backlogs):
+    """Why a reload would not do: nginx listeners whose Send-Q differs from what the config asks.
+
+    nginx re-runs listen() on reload only for sockets whose backlog= value
+    changed; any other stale cap (somaxconn raised since nginx started)
+    needs a restart.
+    """
+    reasons = []
+    groups = _listen_groups(model)
+    for listener in listeners or []:
+        owner = (listener.get("owner") or {}).get("name") or ""
+        if not owner.startswith("nginx"):
+            continue
+        key = _listener_key(listener)
+        if key not in groups:
+            continue
+        configured = changed_backlogs.get(key, _configured_backlog(groups[key]))
+        expected = min(configured, somaxconn) if somaxconn else configured
+        if listener.get("backlog_limit") == expected or key in changed_backlogs:
+            continue
+        reasons.append(
+            "%s: Send-Q %s, the configuration asks for %d and its backlog= does not change, so only a restart "
+            "re-creates the socket" % (listener.get("local"), listener.get("backlog_limit"), expected)
+        )
+    return reasons
+
+
+def plan(model, workload, manage=CONCERNS, somaxconn=None, listen_backlog=None, listeners=None):
+    """The edits that bring the configuration to the recommended values, per file, and what was refused.
+
+    model: ``_nginx.load_config``; workload: ``checks.effective_workload``;
+    somaxconn, listeners: the host's, from the same gathering (listen backlog).
+    """
+    wanted = _Wanted(model)
+    for error in model.get("errors") or []:
+        wanted.refuse(error.get("file"), error.get("line"), "not parsed, left alone: %s" % error.get("message"))
+    _plan_locations(wanted, model, workload, manage)
+    changed_backlogs = {}
+    if "listen_backlog" in manage:
+        changed_backlogs = _plan_listen_backlog(wanted, model, somaxconn, listen_backlog)
+    restart = restart_reasons(model, listeners, somaxconn, changed_backlogs) if "listen_backlog" in manage else []
+    return {"edits": wanted.by_file(), "refused": wanted.refused, "restart_reasons": restart}
+
+
+def render_files(edits_by_file, model_files, disk_files):
+    """Apply each file's edits to its text as read from disk: [{path, content, edits}], refused.
+
+    The disk text must be the text nginx -T dumped (line by line), or the
+    line numbers mean nothing: such a file is refused.
+    """
+    files, refused = [], []
+    for path in sorted(edits_by_file):
+        edits = edits_by_file[path]
+        disk = disk_files.get(path)
+        if disk is None:
+            refused.append({"file": path, "line": None, "message": "could not be read back from the host"})
+            continue
+        if disk.splitlines() != (model_files.get(path) or "").splitlines():
+            refused.append({"file": path, "line": None, "message": "changed on disk since nginx -T read it"})
+            continue
+        try:
+            content = apply_edits(disk, edits)
+        except PlanError as exc:
+            refused.append({"file": path, "line": None, "message": str(exc)})
+            continue
+        if content != disk:
+            files.append({"path": path, "content": content, "edits": edits})
+    return files, refused

@@ -1,8 +1,9 @@
 """nginx remediation planning: precise text edits at parsed lines, and the plan over real-looking configs."""
 
 import pytest
+from conftest import FIXTURES
 
-from ansible_collections.acceptq.remediation.plugins.module_utils import _nginx_plan
+from ansible_collections.acceptq.remediation.plugins.module_utils import _nginx, _nginx_plan, checks
 from ansible_collections.acceptq.remediation.plugins.module_utils._nginx_plan import PlanError
 
 VHOST = """\
@@ -94,12 +95,7 @@ def test_no_trailing_newline_is_kept():
     assert _nginx_plan.insert_directive("b {", 1, "b", "a", ["1"]) == "b {\n    a 1;\n"
 
 
-def test_durations_and_parameters():
-    assert _nginx_plan.format_duration(2.0) == "2s"
-    assert _nginx_plan.format_duration(1.5) == "1500ms"
-    assert _nginx_plan.format_duration(0.1) == "100ms"
-    with pytest.raises(PlanError):
-        _nginx_plan.format_duration(0)
+def test_parameters():
     args = _nginx_plan.directive_args("    server 127.0.0.1:9000 max_fails=10 fail_timeout=5m;\n", 1, "server")
     assert args == ["127.0.0.1:9000", "max_fails=10", "fail_timeout=5m"]
     args = _nginx_plan.set_parameter(args, "max_fails", "1")
@@ -109,3 +105,178 @@ def test_durations_and_parameters():
         "fail_timeout=5m",
         "weight=2",
     ]
+
+
+# The plan over parsed configurations: the seed's dump (tests/fixtures/nginx/seed-dump.txt).
+
+SEED_SITE = "/etc/nginx/sites-enabled/seed"
+
+
+def load(dump):
+    return _nginx.load_config(
+        {
+            "binary": "/usr/sbin/nginx",
+            "conf_path": "/etc/nginx/nginx.conf",
+            "dump": {"returncode": 0, "stdout": dump, "stderr": ""},
+            "cpu_count": 2,
+        }
+    )
+
+
+def dump_of(files):
+    """What nginx -T prints for these files."""
+    return "".join("# configuration file %s:\n%s\n" % (path, text) for path, text in files.items())
+
+
+def seed_dump():
+    return (FIXTURES / "nginx" / "seed-dump.txt").read_text()
+
+
+def workload(**declared):
+    return checks.effective_workload(declared)
+
+
+def applied(model, result):
+    files, refused = _nginx_plan.render_files(result["edits"], model["files"], model["files"])
+    assert refused == []
+    texts = dict(model["files"])
+    texts.update((item["path"], item["content"]) for item in files)
+    return texts
+
+
+def edited_lines(result, path):
+    return [(edit["line"], edit["action"], edit["new"]) for edit in result["edits"][path]]
+
+
+def test_seed_plan_edits_where_nginx_takes_each_value_from():
+    model = load(seed_dump())
+    result = _nginx_plan.plan(model, workload(client_timeout_s=2), somaxconn=4096)
+    assert result["refused"] == [] and result["restart_reasons"] == []
+    assert list(result["edits"]) == [SEED_SITE]
+    lines = edited_lines(result, SEED_SITE)
+    # upstream server parameters rewritten on their own line, address and other words kept
+    assert (3, "replace", "server 127.0.0.1:9000 max_fails=1 fail_timeout=10s;") in lines
+    # the server-scope 100ms is replaced where it is declared, not shadowed
+    assert (14, "replace", "fastcgi_read_timeout 1500ms;") in lines
+    # unset timeouts are inserted inside the location that passes
+    assert (16, "insert", "fastcgi_send_timeout 1500ms;") in lines
+    # next_upstream off in the nested location and the proxy location's own 90s
+    assert (31, "replace", "fastcgi_next_upstream error timeout;") in lines
+    assert (36, "replace", "proxy_read_timeout 1500ms;") in lines
+    # backlog=65535 is above somaxconn
+    assert (11, "replace", "listen 8081 backlog=4096;") in lines
+    assert all(edit["reason"] for edit in result["edits"][SEED_SITE])
+    read = next(edit for edit in result["edits"][SEED_SITE] if edit["line"] == 14)
+    assert "client timeout 2s (declared)" in read["reason"] and read["old"].endswith("(server scope)")
+
+
+def test_plan_applied_then_planned_again_changes_nothing():
+    model = load(seed_dump())
+    result = _nginx_plan.plan(model, workload(client_timeout_s=2), somaxconn=4096)
+    texts = applied(model, result)
+    again = load(dump_of(texts))
+    assert again["errors"] == []
+    assert _nginx_plan.plan(again, workload(client_timeout_s=2), somaxconn=4096)["edits"] == {}
+    for server in again["servers"]:
+        for location in server["locations"]:
+            if location["pass"]:
+                assert location["settings"]["read_timeout"]["seconds"] == 1.5
+
+
+def test_sized_listen_backlog_goes_on_the_listen_that_carries_the_options():
+    model = load(seed_dump())
+    result = _nginx_plan.plan(model, workload(), manage=["listen_backlog"], somaxconn=4096, listen_backlog=128)
+    assert edited_lines(result, SEED_SITE) == [
+        (11, "replace", "listen 8081 backlog=128;"),
+        (24, "replace", "listen 8082 backlog=128;"),
+        (25, "replace", "listen [::]:8082 backlog=128;"),
+    ]
+
+
+def test_per_location_overrides_split_a_shared_server_declaration():
+    site = (
+        "server {\n    listen 80;\n    server_name app;\n    fastcgi_read_timeout 30s;\n"
+        "    location /slow/ {\n        fastcgi_pass 127.0.0.1:9000;\n    }\n"
+        "    location / {\n        fastcgi_pass 127.0.0.1:9000;\n    }\n}\n"
+    )
+    model = load(
+        dump_of({"/etc/nginx/nginx.conf": "http {\n    include /etc/nginx/site;\n}\n", "/etc/nginx/site": site})
+    )
+    declared = workload(client_timeout_s=2, locations={"app /slow/": {"client_timeout_s": 8}})
+    result = _nginx_plan.plan(model, declared, manage=["timeouts"])
+    reads = [line for line in edited_lines(result, "/etc/nginx/site") if "read_timeout" in line[2]]
+    assert reads == [(5, "insert", "fastcgi_read_timeout 6s;"), (8, "insert", "fastcgi_read_timeout 1500ms;")]
+    again = load(dump_of(applied(model, result)))
+    assert _nginx_plan.plan(again, declared, manage=["timeouts"])["edits"] == {}
+
+
+def test_files_that_did_not_parse_are_refused_and_the_rest_is_planned():
+    files = {
+        "/etc/nginx/nginx.conf": "http {\n    include /etc/nginx/conf.d/*.conf;\n}\n",
+        "/etc/nginx/conf.d/a.conf": "server {\n    listen 80;\n    location / {\n        fastcgi_pass 127.0.0.1:9000;\n"
+        "        fastcgi_read_timeout 100ms;\n    }\n}\n",
+        # a syntax error: nothing of it is in the model
+        "/etc/nginx/conf.d/b.conf": "upstream b {\n    server 127.0.0.1:9000 max_fails=0;\n}\nserver {\n"
+        "    location / {\n",
+        # parsed, but its include is missing: in the model, yet not to be touched
+        "/etc/nginx/conf.d/c.conf": "server {\n    listen 81;\n    location / {\n"
+        "        include /etc/nginx/missing.conf;\n        fastcgi_pass 127.0.0.1:9000;\n    }\n}\n",
+    }
+    model = load(dump_of(files))
+    assert model["unparsed"] == ["/etc/nginx/conf.d/b.conf", "/etc/nginx/conf.d/c.conf"]
+    result = _nginx_plan.plan(model, workload(client_timeout_s=2))
+    assert list(result["edits"]) == ["/etc/nginx/conf.d/a.conf"]
+    refused = [(item["file"], item["message"]) for item in result["refused"]]
+    assert {path for path, _message in refused} == {"/etc/nginx/conf.d/b.conf", "/etc/nginx/conf.d/c.conf"}
+    assert ("/etc/nginx/conf.d/c.conf", "fastcgi_read_timeout not changed: the file did not parse") in refused
+    assert any(message.startswith("not parsed, left alone") for _path, message in refused)
+
+
+def test_a_shared_location_declaration_with_conflicting_needs_is_refused():
+    site = (
+        "server {\n    server_name app;\n    location / {\n        fastcgi_read_timeout 60s;\n"
+        "        fastcgi_pass 127.0.0.1:9000;\n        location /slow/ {\n            fastcgi_pass 127.0.0.1:9000;\n"
+        "        }\n    }\n}\n"
+    )
+    model = load(
+        dump_of({"/etc/nginx/nginx.conf": "http {\n    include /etc/nginx/site;\n}\n", "/etc/nginx/site": site})
+    )
+    declared = workload(client_timeout_s=2, locations={"app /slow/": {"client_timeout_s": 8}})
+    result = _nginx_plan.plan(model, declared, manage=["timeouts"])
+    assert ("/etc/nginx/site", 4) in [(item["file"], item["line"]) for item in result["refused"]]
+    assert not any(edit["line"] == 4 for edit in result["edits"].get("/etc/nginx/site", []))
+
+
+def test_a_file_changed_since_the_dump_is_refused():
+    model = load(seed_dump())
+    result = _nginx_plan.plan(model, workload(client_timeout_s=2), somaxconn=4096)
+    disk = dict(model["files"])
+    disk[SEED_SITE] = "# edited by someone else\n" + disk[SEED_SITE]
+    files, refused = _nginx_plan.render_files(result["edits"], model["files"], disk)
+    assert files == [] and refused[0]["file"] == SEED_SITE and "changed on disk" in refused[0]["message"]
+
+
+def nginx_listener(local, address, port, send_q):
+    return {
+        "family": "inet",
+        "address": address,
+        "port": port,
+        "local": local,
+        "backlog_limit": send_q,
+        "owner": {"pid": 1, "name": "nginx"},
+    }
+
+
+def test_restart_only_when_the_backlog_value_does_not_change():
+    model = load(seed_dump())
+    listeners = [
+        nginx_listener("0.0.0.0:8081", "0.0.0.0", 8081, 128),  # backlog= changes: a reload re-listens
+        nginx_listener("0.0.0.0:8082", "0.0.0.0", 8082, 128),  # 511 unchanged, somaxconn raised since
+        dict(nginx_listener("0.0.0.0:9000", "0.0.0.0", 9000, 5), owner={"pid": 2, "name": "php-fpm8.2"}),
+    ]
+    result = _nginx_plan.plan(model, workload(), manage=["listen_backlog"], somaxconn=4096, listeners=listeners)
+    (reason,) = result["restart_reasons"]
+    assert reason.startswith("0.0.0.0:8082: Send-Q 128") and "511" in reason
+    listeners[1]["backlog_limit"] = 511
+    result = _nginx_plan.plan(model, workload(), manage=["listen_backlog"], somaxconn=4096, listeners=listeners)
+    assert result["restart_reasons"] == []
