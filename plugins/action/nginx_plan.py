@@ -1,0 +1,123 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, acceptq contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Plan the nginx_timeouts edits on the controller from one gathering on the host."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.acceptq.remediation.plugins.module_utils import _nginx, _nginx_plan
+from ansible_collections.acceptq.remediation.plugins.module_utils.checks import PolicyError, effective_workload
+
+
+def _located(entry):
+    where = entry.get("file") or "nginx"
+    if entry.get("line"):
+        where = "%s:%s" % (where, entry["line"])
+    return "%s: %s" % (where, entry.get("message"))
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _VALID_ARGS = frozenset(("workload", "manage", "listen_backlog"))
+
+    def _args(self):
+        args = self._task.args
+        manage = args.get("manage")
+        manage = list(_nginx_plan.CONCERNS) if manage is None else manage
+        if not isinstance(manage, list) or any(item not in _nginx_plan.CONCERNS for item in manage):
+            raise AnsibleActionFail("manage must be a list of %s, got %r" % (", ".join(_nginx_plan.CONCERNS), manage))
+        listen_backlog = args.get("listen_backlog")
+        if listen_backlog is not None:
+            try:
+                listen_backlog = int(listen_backlog)
+            except (TypeError, ValueError):
+                raise AnsibleActionFail(
+                    "listen_backlog must be a positive integer, got %r" % (listen_backlog,)
+                ) from None
+            if listen_backlog < 1:
+                raise AnsibleActionFail("listen_backlog must be a positive integer, got %r" % (listen_backlog,))
+        try:
+            workload = effective_workload(args.get("workload"))
+        except PolicyError as exc:
+            raise AnsibleActionFail("acceptq_workload: %s" % exc) from None
+        return manage, listen_backlog, workload
+
+    def _read_back(self, paths, task_vars):
+        """{path: text} of the files to edit, as they are on disk now."""
+        texts = {}
+        for path in paths:
+            read = self._execute_module(
+                module_name="ansible.builtin.slurp", module_args={"src": path}, task_vars=task_vars
+            )
+            if read.get("failed") or "content" not in read:
+                continue
+            try:
+                texts[path] = base64.b64decode(read["content"]).decode("utf-8")
+            except UnicodeDecodeError:
+                continue  # not UTF-8: refused by render_files as unreadable
+        return texts
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        manage, listen_backlog, workload = self._args()
+        gathered = self._execute_module(
+            module_name="acceptq.remediation.gather",
+            module_args={"sections": ["kernel", "sockets", "nginx"], "counter_sample_interval": 0},
+            task_vars=task_vars,
+        )
+        if gathered.get("failed") or "evidence" not in gathered:
+            message = gathered.get("msg") or gathered.get("module_stderr") or "no evidence returned"
+            raise AnsibleActionFail("evidence gathering failed: %s" % message)
+        evidence = gathered["evidence"]
+        section = evidence.get("nginx") or {}
+        result.update(changed=False, binary=section.get("binary"), conf_path=section.get("conf_path"))
+        if not section.get("binary"):
+            result.update(failed=True, msg="nginx is not installed on this host")
+            return result
+        model = _nginx.load_config(section)
+        dump = section.get("dump") or {}
+        if dump.get("returncode") != 0:
+            errors = "; ".join(_located(error) for error in model["errors"]) or (dump.get("stderr") or "").strip()
+            result.update(
+                failed=True,
+                msg="nginx -t fails before any change, so no change of ours could be validated: %s" % errors,
+            )
+            return result
+        somaxconn = ((evidence.get("kernel") or {}).get("sysctls") or {}).get("net.core.somaxconn")
+        listeners = (evidence.get("sockets") or {}).get("listeners") or []
+        planned = _nginx_plan.plan(
+            model,
+            workload,
+            manage=manage,
+            somaxconn=somaxconn,
+            listen_backlog=listen_backlog,
+            listeners=listeners,
+        )
+        disk = self._read_back(sorted(planned["edits"]), task_vars)
+        files, unreadable = _nginx_plan.render_files(planned["edits"], model["files"], disk)
+        refused = planned["refused"] + unreadable
+        result.update(
+            files=files,
+            edits=[
+                "%s:%s %s -> %s (%s)" % (item["path"], edit["line"], edit["old"], edit["new"], edit["reason"])
+                for item in files
+                for edit in item["edits"]
+            ],
+            refused=refused,
+            restart_reasons=planned["restart_reasons"],
+            restart_needed=bool(planned["restart_reasons"]),
+            somaxconn=somaxconn,
+            workload_assumed=workload["assumed"],
+        )
+        if refused:
+            result["warnings"] = ["nginx_timeouts left alone %s" % _located(entry) for entry in refused]
+        return result
