@@ -6,7 +6,7 @@ export ANSIBLE_HOME := $(CURDIR)/.ansible
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.ansible/collections
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: audit test bootstrap containers images lint unit build molecule bench clean
+.PHONY: audit test bootstrap containers images lint unit build molecule bench bench-incident clean
 
 audit: bootstrap  ## audit this machine and print the report
 	$(BIN)/acceptq audit --fail-on none
@@ -46,6 +46,9 @@ molecule: bootstrap images
 
 bench: bootstrap  ## print the gathering benchmark's figures (root: uses a network namespace)
 	$(BIN)/python tools/bench-gather.py
+
+bench-incident: bootstrap images  ## the seed incident before and after remediation, as JSON (~4 min, podman)
+	$(BIN)/python tools/bench-incident.py
 
 clean:
 	rm -rf dist .pytest_cache .ruff_cache
