@@ -104,3 +104,38 @@ def test_port_filter_layout():
     ops = [struct.unpack_from("=BBH", code, offset) for offset in range(0, len(code), 4)]
     # S_EQ 80 (match: to the JMP, miss: past it), port, JMP to the end, S_EQ 9000, port
     assert ops == [(11, 8, 12), (0, 0, 80), (1, 4, 12), (11, 8, 12), (0, 0, 9000)]
+
+
+def _inet_message(state, port, attributes=b""):
+    body = struct.pack("=BBBB", socket.AF_INET, state, 0, 0) + struct.pack("!HH", port, 40000) + b"\0" * 64
+    body += attributes
+    return struct.pack("=IHHII", 16 + len(body), _sockdiag.SOCK_DIAG_BY_FAMILY, 2, 1, 0) + body
+
+
+def test_state_counts_survive_messages_of_differing_layouts():
+    # A run of alike messages broken by longer ones (an extra attribute), then
+    # NLMSG_DONE: each message must still be read at its own offset.
+    extra = struct.pack("=HHI", 8, 99, 0)
+    messages = [
+        _inet_message(1, 80),
+        _inet_message(1, 80),
+        _inet_message(8, 80, extra),
+        _inet_message(8, 9000),
+        _inet_message(1, 9000, extra),
+        _inet_message(1, 9000, extra),
+        _inet_message(8, 9000),
+    ]
+    done = struct.pack("=IHHII", 20, _sockdiag.NLMSG_DONE, 2, 1, 0) + struct.pack("=i", 0)
+    data = b"".join(messages) + done
+    runs = [(msg_type, count) for msg_type, _offset, _stride, count, _length in _sockdiag.walk_runs(data)]
+    assert runs == [(20, 2), (20, 1), (20, 1), (20, 2), (20, 1), (_sockdiag.NLMSG_DONE, 1)]
+    assert _sockdiag.count_states_by_port(data) == {
+        80: {"ESTABLISHED": 2, "CLOSE_WAIT": 1},
+        9000: {"CLOSE_WAIT": 2, "ESTABLISHED": 2},
+    }
+
+
+def test_message_running_past_the_reply_raises():
+    reply = _inet_message(1, 80)[:-8]  # its header claims 8 bytes more than were received
+    with pytest.raises(_sockdiag.SockDiagError, match="malformed"):
+        _sockdiag.count_states_by_port(reply)
