@@ -1,3 +1,4 @@
+import os
 import shutil
 
 import pytest
@@ -55,7 +56,8 @@ def test_garbage_sysctl_is_an_error_naming_the_file(tmp_path):
 
 
 def test_non_linux_host_reports_what_it_could_not_read(monkeypatch):
-    monkeypatch.setattr(_evidence.platform, "system", lambda: "FreeBSD")
+    freebsd = os.uname_result(("FreeBSD", "bsd1", "14.1-RELEASE", "GENERIC", "amd64"))
+    monkeypatch.setattr(_evidence.os, "uname", lambda: freebsd)
     evidence = _evidence.collect(counter_sample_interval=0)
     assert evidence["kernel"] is None and evidence["sockets"] is None
     assert [error["section"] for error in evidence["errors"]] == list(_evidence.LINUX_ONLY)
@@ -91,3 +93,30 @@ def test_live_listener_has_owner(tmp_path):
         assert (mine["queue_depth"], mine["backlog_limit"]) == (0, 3)
     finally:
         server.close()
+
+
+def test_locks_read_ahead_gives_what_a_direct_read_gives():
+    proc_root = str(FIXTURES / "overflow" / "proc")
+    context = {"proc_root": proc_root, "errors": [], "sections": ["sockets", "locks"]}
+    _evidence.start_read_ahead(context, "locks", os.path.join(proc_root, "locks"))
+    assert isinstance(context["read_ahead"]["locks"], _evidence.ReadAhead)
+    read_ahead = _evidence.collect_locks(context)
+    assert context["read_ahead"] == {}  # used once, not kept for a later run
+    direct = _evidence.collect_locks({"proc_root": proc_root, "errors": []})
+    assert read_ahead == direct
+    assert read_ahead["waiters_total"] == 3
+
+
+def test_locks_read_ahead_failure_is_the_same_error(tmp_path):
+    context = {"proc_root": str(tmp_path), "errors": [], "sections": ["locks"]}
+    _evidence.start_read_ahead(context, "locks", str(tmp_path / "locks"))
+    assert _evidence.collect_locks(context) == {"files": [], "waiters_total": 0}
+    (error,) = context["errors"]
+    assert error["source"] == str(tmp_path / "locks")
+    assert "No such file" in error["message"]
+
+
+def test_no_read_ahead_for_a_section_not_asked_for():
+    context = {"proc_root": "/proc", "errors": [], "sections": ["sockets", "connections"]}
+    _evidence.start_read_ahead(context, "locks", "/proc/locks")
+    assert "locks" not in context.get("read_ahead", {})
