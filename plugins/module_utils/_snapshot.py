@@ -15,7 +15,6 @@ __metaclass__ = type
 
 import json
 import os
-import tempfile
 import time
 
 from ansible_collections.acceptq.remediation.plugins.module_utils import _evidence
@@ -49,10 +48,22 @@ def load_state(path):
     return None
 
 
+def _create_temp(directory, prefix):
+    """A new file only we can read (tempfile.mkstemp without its import cost)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _attempt in range(100):
+        temp = os.path.join(directory, prefix + os.urandom(6).hex())
+        try:
+            return os.open(temp, flags, 0o600), temp
+        except FileExistsError:
+            continue
+    raise FileExistsError("no unused temporary name in %s" % directory)
+
+
 def write_atomically(path, text, mode=0o644):
     """Write text to path through a temp file in the same directory and a rename."""
     directory = os.path.dirname(path) or "."
-    handle, temp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path))
+    handle, temp = _create_temp(directory, ".%s." % os.path.basename(path))
     try:
         with os.fdopen(handle, "w") as stream:
             stream.write(text)

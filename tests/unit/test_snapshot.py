@@ -127,3 +127,15 @@ def test_every_rendered_metric_is_documented():
     rendered = {name + "_total" if name + "_total" in _snapshot.render_prometheus(snap) else name for name in rendered}
     documented = set(re.findall(r"^\| `(acceptq_[a-z_]+)` \|", (ROOT / "docs" / "metrics.md").read_text(), re.M))
     assert rendered == documented
+
+
+def test_write_atomically_skips_a_temp_name_already_taken(tmp_path, monkeypatch):
+    names = iter([b"\0" * 6, b"\1" * 6])
+    monkeypatch.setattr(_snapshot.os, "urandom", lambda size: next(names))
+    squatter = tmp_path / (".acceptq.prom." + "00" * 6)
+    squatter.write_text("someone else's\n")
+    _snapshot.write_atomically(str(tmp_path / "acceptq.prom"), "new\n", mode=0o640)
+    assert squatter.read_text() == "someone else's\n"
+    assert (tmp_path / "acceptq.prom").read_text() == "new\n"
+    assert (tmp_path / "acceptq.prom").stat().st_mode & 0o777 == 0o640
+    assert sorted(path.name for path in tmp_path.iterdir()) == [squatter.name, "acceptq.prom"]
