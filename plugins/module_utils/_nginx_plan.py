@@ -554,6 +554,12 @@ def plan(model, workload, manage=CONCERNS, somaxconn=None, listen_backlog=None, 
     return {"edits": wanted.by_file(), "refused": wanted.refused, "restart_reasons": restart}
 
 
+def same_lines(disk, dumped):
+    """Whether a file on disk is the text nginx -T dumped (which ends every file with one more newline)."""
+    disk_lines, dumped_lines = disk.splitlines(), dumped.splitlines()
+    return dumped_lines == disk_lines or dumped_lines == disk_lines + [""]
+
+
 def render_files(edits_by_file, model_files, disk_files):
     """Apply each file's edits to its text as read from disk: [{path, content, edits}], refused.
 
@@ -567,7 +573,7 @@ def render_files(edits_by_file, model_files, disk_files):
         if disk is None:
             refused.append({"file": path, "line": None, "message": "could not be read back from the host"})
             continue
-        if disk.splitlines() != (model_files.get(path) or "").splitlines():
+        if not same_lines(disk, model_files.get(path) or ""):
             refused.append({"file": path, "line": None, "message": "changed on disk since nginx -T read it"})
             continue
         try:

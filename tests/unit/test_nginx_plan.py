@@ -136,10 +136,15 @@ def workload(**declared):
     return checks.effective_workload(declared)
 
 
+def on_disk(model):
+    """The files as they are on disk: nginx -T printed one more newline after each."""
+    return dict((path, text[:-1] if text.endswith("\n\n") else text) for path, text in model["files"].items())
+
+
 def applied(model, result):
-    files, refused = _nginx_plan.render_files(result["edits"], model["files"], model["files"])
+    files, refused = _nginx_plan.render_files(result["edits"], model["files"], on_disk(model))
     assert refused == []
-    texts = dict(model["files"])
+    texts = on_disk(model)
     texts.update((item["path"], item["content"]) for item in files)
     return texts
 
@@ -250,7 +255,7 @@ def test_a_shared_location_declaration_with_conflicting_needs_is_refused():
 def test_a_file_changed_since_the_dump_is_refused():
     model = load(seed_dump())
     result = _nginx_plan.plan(model, workload(client_timeout_s=2), somaxconn=4096)
-    disk = dict(model["files"])
+    disk = on_disk(model)
     disk[SEED_SITE] = "# edited by someone else\n" + disk[SEED_SITE]
     files, refused = _nginx_plan.render_files(result["edits"], model["files"], disk)
     assert files == [] and refused[0]["file"] == SEED_SITE and "changed on disk" in refused[0]["message"]
