@@ -330,7 +330,16 @@ def collect_connections(context):
     if listened is not None and not listened:
         return {"netns": netns_id(context["proc_root"]), "by_local_port": {}, "totals": {}, "filtered": True}
     ports = listened if listened and len(listened) <= MAX_FILTERED_PORTS else None
-    for family in (socket.AF_INET, socket.AF_INET6):
+    try:
+        # Both families from one walk of the kernel's connection table; per
+        # family (two walks) only where the kernel refuses the legacy request.
+        request = _sockdiag.inet_both_families_request(COUNTED_STATES, local_ports=ports)
+        _sockdiag.count_states_by_port(_sockdiag.dump(request, request_type=_sockdiag.TCPDIAG_GETSOCK), counts)
+        families = ()
+    except (OSError, _sockdiag.SockDiagError):
+        counts.clear()
+        families = (socket.AF_INET, socket.AF_INET6)
+    for family in families:
         try:
             request = _sockdiag.inet_request(family, COUNTED_STATES, local_ports=ports)
             _sockdiag.count_states_by_port(_sockdiag.dump(request), counts)

@@ -20,6 +20,10 @@ import struct
 
 NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
+# The legacy inet_diag request: the kernel answers it for both address
+# families in one walk of the connection table (replies carry this type).
+TCPDIAG_GETSOCK = 18
+INET_REPLY_TYPES = (SOCK_DIAG_BY_FAMILY, TCPDIAG_GETSOCK)
 NLM_F_REQUEST = 0x1
 NLM_F_DUMP = 0x300
 NLMSG_ERROR = 2
@@ -105,6 +109,19 @@ def source_port_filter(ports):
     return code
 
 
+def inet_both_families_request(states, local_ports=None):
+    """Bytes of a legacy inet_diag_req (send with TCPDIAG_GETSOCK) for TCP sockets.
+
+    The kernel treats it as a request for any family: IPv4 and IPv6 sockets
+    come from one walk of the established table instead of one walk each.
+    """
+    payload = struct.pack("=BBBB", socket.AF_INET, 0, 0, 0) + b"\0" * 48 + struct.pack("=II", state_mask(states), 0)
+    if local_ports:
+        code = source_port_filter(local_ports)
+        payload += _RTATTR.pack(_RTATTR.size + len(code), INET_DIAG_REQ_BYTECODE) + code
+    return payload
+
+
 def unix_request(states):
     """Bytes of a unix_diag_req dump request with names and queue lengths."""
     return struct.pack(
@@ -112,13 +129,13 @@ def unix_request(states):
     )
 
 
-def dump(payload, seq=1, recv_size=65536):
+def dump(payload, seq=1, recv_size=65536, request_type=SOCK_DIAG_BY_FAMILY):
     """Send one dump request; return the raw reply bytes (all parts, joined).
 
     The kernel fills one reply of at most 32 KiB per read, so 64 KiB always
     holds a whole reply and stays below malloc's mmap threshold.
     """
-    header = _NLMSGHDR.pack(_NLMSGHDR.size + len(payload), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, seq, 0)
+    header = _NLMSGHDR.pack(_NLMSGHDR.size + len(payload), request_type, NLM_F_REQUEST | NLM_F_DUMP, seq, 0)
     sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
     try:
         sock.sendto(header + payload, (0, 0))
@@ -217,7 +234,7 @@ def parse_inet(data):
     """Parse an inet_diag dump into a list of socket dicts."""
     sockets = []
     for msg_type, body in iter_messages(data):
-        if msg_type != SOCK_DIAG_BY_FAMILY or len(body) < _INET_MSG_LEN:
+        if msg_type not in INET_REPLY_TYPES or len(body) < _INET_MSG_LEN:
             continue
         family, state, _timer, _retrans = _INET_MSG_HEAD.unpack_from(body, 0)
         sport, dport = _INET_PORTS.unpack_from(body, 4)
@@ -279,7 +296,7 @@ def count_states_by_port(data, counts=None):
     counts = {} if counts is None else counts
     tally = collections.Counter()
     for msg_type, offset, stride, count, length in walk_runs(data):
-        if msg_type != SOCK_DIAG_BY_FAMILY or length < _NLMSGHDR.size + _INET_MSG_LEN:
+        if msg_type not in INET_REPLY_TYPES or length < _NLMSGHDR.size + _INET_MSG_LEN:
             continue
         body = offset + _NLMSGHDR.size
         stop = offset + stride * count

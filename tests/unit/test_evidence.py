@@ -120,3 +120,35 @@ def test_no_read_ahead_for_a_section_not_asked_for():
     context = {"proc_root": "/proc", "errors": [], "sections": ["sockets", "connections"]}
     _evidence.start_read_ahead(context, "locks", "/proc/locks")
     assert "locks" not in context.get("read_ahead", {})
+
+
+def test_connections_fall_back_to_one_dump_per_family(monkeypatch):
+    import socket
+
+    from ansible_collections.acceptq.remediation.plugins.module_utils import _sockdiag
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    port = server.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = server.accept()
+    real_dump = _sockdiag.dump
+    asked = []
+
+    def dump_refusing_the_legacy_request(payload, request_type=_sockdiag.SOCK_DIAG_BY_FAMILY, **kwargs):
+        asked.append(request_type)
+        if request_type == _sockdiag.TCPDIAG_GETSOCK:
+            raise _sockdiag.SockDiagError("kernel answered error 22")
+        return real_dump(payload, request_type=request_type, **kwargs)
+
+    monkeypatch.setattr(_sockdiag, "dump", dump_refusing_the_legacy_request)
+    try:
+        context = {"proc_root": "/proc", "errors": [], "listened_ports": {port}}
+        section = _evidence.collect_connections(context)
+    finally:
+        for sock in (client, accepted, server):
+            sock.close()
+    assert asked == [_sockdiag.TCPDIAG_GETSOCK, _sockdiag.SOCK_DIAG_BY_FAMILY, _sockdiag.SOCK_DIAG_BY_FAMILY]
+    assert section["by_local_port"] == {str(port): {"ESTABLISHED": 1}}
+    assert context["errors"] == []

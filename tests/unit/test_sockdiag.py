@@ -139,3 +139,38 @@ def test_message_running_past_the_reply_raises():
     reply = _inet_message(1, 80)[:-8]  # its header claims 8 bytes more than were received
     with pytest.raises(_sockdiag.SockDiagError, match="malformed"):
         _sockdiag.count_states_by_port(reply)
+
+
+def _connected_pairs(family, address, count):
+    server = socket.socket(family)
+    server.bind((address, 0))
+    server.listen(8)
+    held = [server]
+    for _ in range(count):
+        held.append(socket.create_connection(server.getsockname()[:2]))
+        held.append(server.accept()[0])
+    return server.getsockname()[1], held
+
+
+def test_one_request_counts_both_families_as_two_would():
+    port4, held = _connected_pairs(socket.AF_INET, "127.0.0.1", 2)
+    try:
+        port6, held6 = _connected_pairs(socket.AF_INET6, "::1", 3)
+        held += held6
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    try:
+        ports = [port4, port6]
+        both = _sockdiag.dump(
+            _sockdiag.inet_both_families_request([1, 8], local_ports=ports),
+            request_type=_sockdiag.TCPDIAG_GETSOCK,
+        )
+        counts = _sockdiag.count_states_by_port(both)
+        per_family = {}
+        for family in (socket.AF_INET, socket.AF_INET6):
+            request = _sockdiag.inet_request(family, [1, 8], local_ports=ports)
+            _sockdiag.count_states_by_port(_sockdiag.dump(request), per_family)
+        assert counts == per_family == {port4: {"ESTABLISHED": 2}, port6: {"ESTABLISHED": 3}}
+    finally:
+        for sock in held:
+            sock.close()
