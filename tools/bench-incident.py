@@ -96,6 +96,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", action="store_true", help="leave the container running")
     parser.add_argument("--log", default=None, help="Ansible output (default: a temporary file)")
+    parser.add_argument(
+        "--playbook",
+        type=Path,
+        default=ROOT / "playbooks" / "remediate.yml",
+        help="the remediation to measure (default: playbooks/remediate.yml)",
+    )
     args = parser.parse_args()
     if subprocess.run(["podman", "image", "exists", IMAGE], check=False).returncode != 0:
         raise SystemExit("image %s is missing: run `make images`" % IMAGE)
@@ -111,9 +117,10 @@ def main():
         with open(log_path, "a") as log:
             playbook(SCENARIO / "prepare.yml", inventory_path, log)
             seed = json.loads(podman("exec", container, "cat", "/var/lib/acceptq-incident/seed/figures.json"))
-            playbook(ROOT / "playbooks" / "remediate.yml", inventory_path, log)
+            playbook(args.playbook.resolve(), inventory_path, log)
         after = json.loads(podman("exec", container, "python3", RUN, "--label", "after"))
         report = {
+            "remediation": str(args.playbook),
             "declared_workload": host_vars.get("acceptq_workload", {}),
             "applied": applied(container),
             "seed": seed,
