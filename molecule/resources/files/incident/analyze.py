@@ -20,7 +20,10 @@ STATUSES = ("200", "499", "502", "504")
 SHARE_TOLERANCE = 0.05
 QUEUE_CALM = 10
 WINDOW_S, STEP_S = 1.0, 0.1
+# The pre-stall reference: arrivals after the first seconds and before the
+# last second ahead of the stall (those may still be queued when it starts).
 SKIP_WARMUP_S = 2.0
+PRE_STALL_MARGIN_S = 1.0
 
 
 def read_access_log(path):
@@ -28,9 +31,10 @@ def read_access_log(path):
     requests = []
     for number, line in enumerate(path.read_text().splitlines(), 1):
         fields = line.split(" ", 4)
-        if len(fields) < 4:
-            raise ValueError("%s:%d: not an incident access-log line: %r" % (path, number, line))
-        logged, request_time = float(fields[0]), float(fields[3])
+        try:
+            logged, request_time = float(fields[0]), float(fields[3])
+        except (IndexError, ValueError):
+            raise ValueError("%s:%d: not an incident access-log line: %r" % (path, number, line)) from None
         upstream = fields[4] if len(fields) == 5 else "-"
         requests.append((logged - request_time, fields[1], fields[2], request_time, upstream))
     return requests
@@ -74,7 +78,8 @@ def analyze(run_dir):
     for vhost in sorted({request[1] for request in requests}):
         by_vhost[vhost] = status_counts([request for request in requests if request[1] == vhost])
     total = status_counts(requests)
-    pre_stall = [r for r in requests if load["started"] + SKIP_WARMUP_S <= r[0] < stall["started"]]
+    pre_start, pre_end = load["started"] + SKIP_WARMUP_S, stall["started"] - PRE_STALL_MARGIN_S
+    pre_stall = [request for request in requests if pre_start <= request[0] < pre_end]
     pre_share = share_ok(pre_stall)
     depths = [sample["queue"] for sample in samples if sample["queue"] is not None]
     arrivals_end = load["started"] + run["load_duration_s"]
