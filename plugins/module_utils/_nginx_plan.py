@@ -149,8 +149,10 @@ def insert_directive(text, block_line, block_name, name, args):
     lines = text.splitlines(True)
     index = _line_index(lines, block_line)
     current = lines[index]
-    statement = _one_statement(current, block_name, "{")
-    brace_end = statement["end"]
+    if current.lstrip(" \t").startswith("{"):
+        brace_end = current.index("{") + 1  # the brace on a line of its own, below the directive
+    else:
+        brace_end = _one_statement(current, block_name, "{")["end"]
     rest = current[brace_end:]
     if rest.strip() and not rest.strip().startswith("#"):
         lines[index] = current[:brace_end] + " " + render(name, args) + rest

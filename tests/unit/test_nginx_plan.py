@@ -73,6 +73,18 @@ def test_insert_into_an_empty_block_and_keeps_crlf():
     assert edited == "upstream php {\r\n    keepalive 2;\r\n}\r\n"
 
 
+def test_insert_below_a_brace_on_its_own_line():
+    text = "location /api/\n{\n    proxy_pass http://app;\n}\n"
+    edited = _nginx_plan.insert_directive(text, 2, "location", "proxy_read_timeout", ["1500ms"])
+    assert edited == "location /api/\n{\n    proxy_read_timeout 1500ms;\n    proxy_pass http://app;\n}\n"
+
+
+def test_dumped_text_matches_the_file_with_or_without_its_last_newline():
+    assert _nginx_plan.same_lines("a;\nb;\n", "a;\nb;\n\n")
+    assert _nginx_plan.same_lines("a;\nb;", "a;\nb;\n")
+    assert not _nginx_plan.same_lines("a;\nc;\n", "a;\nb;\n\n")
+
+
 def test_insert_refuses_a_line_opening_another_block():
     with pytest.raises(PlanError, match="no block 'location'"):
         _nginx_plan.insert_directive(VHOST, 1, "location", "fastcgi_read_timeout", ["2s"])
@@ -141,10 +153,11 @@ def on_disk(model):
     return dict((path, text[:-1] if text.endswith("\n\n") else text) for path, text in model["files"].items())
 
 
-def applied(model, result):
-    files, refused = _nginx_plan.render_files(result["edits"], model["files"], on_disk(model))
+def applied(model, result, disk=None):
+    disk = disk or on_disk(model)
+    files, refused = _nginx_plan.render_files(result["edits"], model["files"], disk)
     assert refused == []
-    texts = on_disk(model)
+    texts = dict(disk)
     texts.update((item["path"], item["content"]) for item in files)
     return texts
 
@@ -285,3 +298,23 @@ def test_restart_only_when_the_backlog_value_does_not_change():
     listeners[1]["backlog_limit"] = 511
     result = _nginx_plan.plan(model, workload(), manage=["listen_backlog"], somaxconn=4096, listeners=listeners)
     assert result["restart_reasons"] == []
+
+
+def test_allman_braces_and_comments_survive_a_plan():
+    site = (
+        "# api vhost\r\nserver\r\n{\r\n    listen 8080; # internal\r\n    location /api/\r\n    {\r\n"
+        "        proxy_pass http://127.0.0.1:9000; # app\r\n    }\r\n}\r\n"
+    )
+    model = load(dump_of({"/etc/nginx/nginx.conf": "http {\n    include /etc/nginx/api;\n}\n", "/etc/nginx/api": site}))
+    result = _nginx_plan.plan(model, workload(client_timeout_s=4), manage=["timeouts"])
+    # nginx -T prints lines with LF; the file on disk keeps its CRLF
+    texts = applied(model, result, disk={"/etc/nginx/api": site})
+    assert texts["/etc/nginx/api"].split("\r\n")[5:9] == [
+        "    {",
+        "        proxy_connect_timeout 3s;",
+        "        proxy_read_timeout 3s;",
+        "        proxy_send_timeout 3s;",
+    ]
+    assert texts["/etc/nginx/api"].count("\r\n") == site.count("\r\n") + 3
+    again = load(dump_of(texts))
+    assert _nginx_plan.plan(again, workload(client_timeout_s=4), manage=["timeouts"])["edits"] == {}
