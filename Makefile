@@ -26,7 +26,7 @@ lint: bootstrap
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/ansible-lint --profile production
-	@for module in gather audit; do \
+	@for module in gather audit nginx_plan; do \
 		$(BIN)/ansible-doc acceptq.remediation.$$module >/dev/null || exit 1; done
 
 unit: bootstrap
