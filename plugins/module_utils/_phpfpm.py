@@ -81,6 +81,175 @@ def parse_test_output(text):
     return result
 
 
+_CONF_TESTED = re.compile(r"configuration file (?P<path>/\S+) test is successful$")
+_CONF_FAILED = re.compile(r"failed to load configuration file '(?P<path>/[^']+)'")
+DEFAULT_CONFS = ("/etc/php/{version}/fpm/php-fpm.conf", "/usr/local/etc/php-fpm.conf", "/etc/php-fpm.conf")
+# php-fpm's ini syntax, as far as pool files use it: "[name]", "key = value" with
+# an optional quoted value and a trailing "; comment", and ";" comment lines.
+_INI_SECTION = re.compile(r"^\[(?P<name>[^\]]+)\]\s*(?:;.*)?$")
+_INI_ENTRY = re.compile(r"^(?P<key>[A-Za-z0-9_.\-]+(?:\[[^\]]*\])?)\s*=\s*(?P<value>.*)$")
+MAX_INCLUDE_DEPTH = 8
+
+
+def conf_path(binary, text):
+    """The main configuration file a php-fpm -tt run read, from its own output or the usual places."""
+    for pattern in (_CONF_TESTED, _CONF_FAILED):
+        for line in text.splitlines():
+            found = pattern.search(line.strip())
+            if found:
+                return found.group("path")
+    version = binary_version(binary)
+    for candidate in DEFAULT_CONFS:
+        if "{version}" in candidate and not version:
+            continue
+        path = candidate.format(version=version)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def binary_version(binary):
+    """'8.2' for /usr/sbin/php-fpm8.2; None for a bare php-fpm."""
+    found = re.match(r"^php-fpm(\d+\.\d+)$", os.path.basename(binary or ""))
+    return found.group(1) if found else None
+
+
+def _ini_value(raw):
+    """The value of 'key = value ; comment', unquoted; None when a quote is not closed."""
+    raw = raw.strip()
+    if raw[:1] in ("'", '"'):
+        end = raw.find(raw[0], 1)
+        if end < 0:
+            return None
+        return raw[1:end]
+    return raw.split(";", 1)[0].strip()
+
+
+class _PoolScan:
+    """Where each pool is defined: a line scan of php-fpm's main file and its include= globs.
+
+    Like php-fpm, the section being filled carries on across an include, and a
+    pool name met twice continues the same pool.
+    """
+
+    def __init__(self, read=None):
+        self.read = read or _read_conf
+        self.sections = []  # every [section] met, in php-fpm's reading order
+        self.errors = []
+        self.files = []
+        self.current = None
+
+    def error(self, path, line, message):
+        self.errors.append({"file": path, "line": line, "message": message})
+
+    def scan(self, path, depth=0, included_from=None):
+        try:
+            text = self.read(path)
+        except (IOError, OSError, UnicodeDecodeError) as exc:
+            where = included_from or (path, None)
+            self.error(where[0], where[1], "cannot read %s: %s" % (path, getattr(exc, "strerror", None) or exc))
+            return
+        self.files.append(path)
+        for number, line in enumerate(text.splitlines(), 1):
+            stripped = line.strip()
+            if not stripped or stripped.startswith(";") or stripped.startswith("#"):
+                continue
+            section = _INI_SECTION.match(stripped)
+            if section:
+                self.current = {"name": section.group("name").strip(), "file": path, "line": number, "keys": {}}
+                self.sections.append(self.current)
+                continue
+            entry = _INI_ENTRY.match(stripped)
+            if not entry:
+                self.error(path, number, "not a [pool] header, key = value or ; comment: %r" % stripped[:80])
+                if self.current is not None:
+                    self.current["unparsed"] = True
+                continue
+            key, value = entry.group("key"), _ini_value(entry.group("value"))
+            if value is None:
+                self.error(path, number, "%s: unterminated quote" % key)
+                if self.current is not None:
+                    self.current["unparsed"] = True
+                continue
+            if key == "include":
+                self.include(path, number, value, depth)
+                continue
+            if self.current is not None:
+                self.current["keys"][key] = {"value": value, "file": path, "line": number, "text": line}
+
+    def include(self, path, number, pattern, depth):
+        if depth >= MAX_INCLUDE_DEPTH:
+            self.error(path, number, "include nested deeper than %d files: %s" % (MAX_INCLUDE_DEPTH, pattern))
+            return
+        if not pattern.startswith("/"):
+            # php-fpm resolves it against its install prefix, which acceptq cannot see.
+            self.error(path, number, "relative include %s: acceptq only follows absolute paths" % pattern)
+            return
+        for name in sorted(glob.glob(pattern)):
+            if os.path.isfile(name):
+                self.scan(name, depth + 1, (path, number))
+
+
+def _read_conf(path):
+    with open(path) as handle:
+        return handle.read()
+
+
+def locate_pools(conf, read=None):
+    """{"conf", "files", "errors", "pools": {name: definition}} for a php-fpm main file.
+
+    A definition lists the pool's sections (file, header line, keys with their
+    lines), the line that sets listen.backlog last (None when unset), and
+    whether every line of those sections parsed ("complete").
+    """
+    scan = _PoolScan(read)
+    if conf:
+        scan.scan(conf)
+    pools = {}
+    for section in scan.sections:
+        if section["name"] == "global":
+            continue
+        definition = pools.setdefault(
+            section["name"], {"file": section["file"], "line": section["line"], "sections": [], "complete": True}
+        )
+        definition["sections"].append({"file": section["file"], "line": section["line"], "keys": section["keys"]})
+        if section.get("unparsed"):
+            definition["complete"] = False
+        if "listen.backlog" in section["keys"]:
+            definition["backlog"] = section["keys"]["listen.backlog"]
+    for definition in pools.values():
+        definition.setdefault("backlog", None)
+        definition["errors"] = [
+            error
+            for error in scan.errors
+            if any(error["file"] == section["file"] for section in definition["sections"])
+        ]
+    return {"conf": conf, "files": scan.files, "errors": scan.errors, "pools": pools}
+
+
+def definition_record(located, name):
+    """What the pool record carries about where the pool is defined (no key texts)."""
+    definition = located["pools"].get(name)
+    if definition is None:
+        return None
+    return {
+        "file": definition["file"],
+        "line": definition["line"],
+        "complete": definition["complete"] and not definition["errors"],
+        "errors": definition["errors"],
+        "backlog": definition["backlog"],
+        "sections": [
+            {
+                "file": section["file"],
+                "line": section["line"],
+                "listen": section["keys"].get("listen"),
+                "listen.backlog": section["keys"].get("listen.backlog"),
+            }
+            for section in definition["sections"]
+        ],
+    }
+
+
 def listen_kind(listen):
     """'unix', 'tcp' or None, for a php-fpm listen value."""
     if not listen or listen == "undefined":
@@ -136,9 +305,14 @@ def collect_php_fpm(context, binaries=None, timeout=15):
             context["errors"].append({"section": "php_fpm", "source": "%s -tt" % binary, "message": str(exc)})
             continue
         parsed = parse_test_output(completed.stdout)
+        located = locate_pools(conf_path(binary, completed.stdout))
         section["binaries"].append(
             {
                 "binary": binary,
+                "version": binary_version(binary),
+                "conf": located["conf"],
+                "conf_files": located["files"],
+                "conf_errors": located["errors"],
                 "ok": parsed["ok"] and completed.returncode == 0,
                 "returncode": completed.returncode,
                 "errors": parsed["errors"],
@@ -160,6 +334,7 @@ def collect_php_fpm(context, binaries=None, timeout=15):
             )
         for pool in parsed["pools"]:
             record = pool_record(binary, pool)
+            record["definition"] = definition_record(located, record["name"])
             record["status"] = None
             if record["settings"].get("pm.status_path", "undefined") != "undefined":
                 try:
@@ -178,6 +353,7 @@ FCGI_BEGIN_REQUEST, FCGI_END_REQUEST, FCGI_PARAMS, FCGI_STDIN, FCGI_STDOUT = 1, 
 STATUS_FIELDS = (
     "pool",
     "process manager",
+    "start since",
     "accepted conn",
     "listen queue",
     "max listen queue",

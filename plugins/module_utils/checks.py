@@ -13,13 +13,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.acceptq.remediation.plugins.module_utils import (
+    _checks_backlog,
     _checks_host,
     _checks_kernel,
     _checks_nginx,
     _checks_rot,
 )
 
-CONCERN_MODULES = (_checks_host, _checks_kernel, _checks_rot, _checks_nginx)
+CONCERN_MODULES = (_checks_host, _checks_kernel, _checks_rot, _checks_nginx, _checks_backlog)
 
 DEFINITIONS = {}
 CHECKS = []

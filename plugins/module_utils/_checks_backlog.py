@@ -1,0 +1,309 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, acceptq contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Backlogs sized by queueing: php-fpm listen.backlog, and nginx listen backlog= against somaxconn.
+
+Every php-fpm pool is sized with ``_sizing.plan_pool``, the rule the
+php_fpm_backlog role writes with.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from ansible_collections.acceptq.remediation.plugins.module_utils import _nginx, _sizing
+from ansible_collections.acceptq.remediation.plugins.module_utils.findings import Definition
+
+TOO_DEEP = Definition("AQ-BACKLOG-001", "backlog", "warning", "php-fpm backlog deeper than the wait budget")
+CUT_BY_SOMAXCONN = Definition("AQ-BACKLOG-002", "backlog", "warning", "php-fpm listen.backlog cut by somaxconn")
+TOO_SHALLOW = Definition("AQ-BACKLOG-003", "backlog", "error", "php-fpm backlog too shallow")
+NGINX_CUT = Definition("AQ-BACKLOG-004", "backlog", "warning", "nginx listen backlog cut by somaxconn")
+UNLOCATED = Definition("AQ-BACKLOG-005", "backlog", "warning", "php-fpm pool definition could not be located or parsed")
+
+DEFINITIONS = (TOO_DEEP, CUT_BY_SOMAXCONN, TOO_SHALLOW, NGINX_CUT, UNLOCATED)
+DEFAULT_POLICY = {}
+
+# nginx error-log lines of a full (11, unix) or overflowing (111, TCP) accept queue.
+QUEUE_ERRORS = ("(11: Resource temporarily unavailable)", "(111: Connection refused)")
+_UPSTREAM = re.compile(r'upstream: "(?P<scheme>[a-z]+)://(?P<target>[^"]+)"')
+
+
+def _somaxconn(evidence):
+    return (((evidence.get("kernel") or {}).get("sysctls")) or {}).get("net.core.somaxconn")
+
+
+def _listeners(evidence):
+    return (evidence.get("sockets") or {}).get("listeners") or []
+
+
+def nginx_model(evidence):
+    section = evidence.get("nginx")
+    if not section or not section.get("binary"):
+        return None
+    return _nginx.load_config(section)
+
+
+def pool_listener(listeners, listen):
+    """The listening socket of a php-fpm pool (its Send-Q is the effective backlog), or None."""
+    if not listen or listen == "undefined":
+        return None
+    matching = [listener for listener in listeners if _nginx.listen_matches(listener["local"], listen)]
+    matching.sort(key=lambda item: not ((item.get("owner") or {}).get("name") or "").startswith("php-fpm"))
+    return matching[0] if matching else None
+
+
+def upstream_target(line):
+    """The upstream an nginx error-log line names, as a target listen_matches understands."""
+    found = _UPSTREAM.search(line)
+    if not found:
+        return None
+    target = found.group("target")
+    if target.startswith("unix:"):
+        return target.rstrip(":")  # nginx prints "unix:/path:" for unix upstreams
+    return target.split("/", 1)[0]
+
+
+def queue_errors(evidence, listen):
+    """nginx error-log lines saying the pool's queue refused a connection: {path: [lines]}."""
+    found = {}
+    for path, tail in sorted((((evidence.get("nginx") or {}).get("logs")) or {}).items()):
+        for line in (tail or {}).get("lines") or []:
+            if not any(marker in line for marker in QUEUE_ERRORS):
+                continue
+            target = upstream_target(line)
+            if target and _nginx.listen_matches(target, listen):
+                found.setdefault(path, []).append(line)
+    return found
+
+
+def _overflowing(evidence):
+    kernel = evidence.get("kernel") or {}
+    current, previous = kernel.get("counters") or {}, kernel.get("counters_previous") or {}
+    return any(
+        current.get(name) is not None and previous.get(name) is not None and current[name] > previous[name]
+        for name in ("ListenOverflows", "ListenDrops")
+    )
+
+
+def definition_where(pool):
+    definition = pool.get("definition") or {}
+    if not definition.get("file"):
+        return "an unlocated file"
+    return "%s:%s" % (definition["file"], definition["line"])
+
+
+def backlog_where(pool):
+    """Where listen.backlog is set, or that it is not."""
+    set_at = (pool.get("definition") or {}).get("backlog")
+    if set_at:
+        return "listen.backlog = %s at %s:%s" % (set_at["value"], set_at["file"], set_at["line"])
+    if pool.get("listen_backlog") is not None and pool["listen_backlog"] < 0:
+        return "listen.backlog unset (-1: as deep as somaxconn allows)"
+    return "listen.backlog = %s" % pool.get("listen_backlog")
+
+
+def service_name(binary):
+    version = _phpfpm_version(binary)
+    return "php%s-fpm" % version if version else "php-fpm"
+
+
+def _phpfpm_version(binary):
+    found = re.search(r"php-fpm(\d+\.\d+)$", binary or "")
+    return found.group(1) if found else None
+
+
+def _label(pool):
+    return "pool %s of %s (%s, listen %s)" % (
+        pool["name"],
+        (pool.get("binary") or "php-fpm").rsplit("/", 1)[-1],
+        definition_where(pool),
+        pool.get("listen"),
+    )
+
+
+def _fix(pool, plan):
+    fix = "Set listen.backlog = %d in the pool's own section (%s; role php_fpm_backlog), validate with %s -t, " % (
+        plan["sized"],
+        definition_where(pool),
+        (pool.get("binary") or "php-fpm").rsplit("/", 1)[-1],
+    ) + "then restart %s (a reload keeps the old socket and its backlog)." % service_name(pool.get("binary"))
+    if plan.get("somaxconn_needed"):
+        fix += " Raise net.core.somaxconn to at least %d first (kernel_queues_somaxconn)." % plan["somaxconn_needed"]
+    return fix
+
+
+def plans(evidence, policy, model=None):
+    """[(pool, listener, plan)] for every php-fpm pool in the evidence."""
+    somaxconn = _somaxconn(evidence)
+    listeners = _listeners(evidence)
+    found = []
+    for pool in (evidence.get("php_fpm") or {}).get("pools") or []:
+        plan = _sizing.plan_pool(pool, policy["workload"], somaxconn, model=model)
+        found.append((pool, pool_listener(listeners, pool.get("listen")), plan))
+    return found
+
+
+def _details(pool, listener, plan):
+    details = dict(plan)
+    details["definition"] = pool.get("definition")
+    details["listener"] = listener["local"] if listener else None
+    details["send_q"] = listener["backlog_limit"] if listener else None
+    details["queue_depth"] = listener["queue_depth"] if listener else None
+    return details
+
+
+def check_pool_backlogs(host, evidence, policy, model=None):
+    findings = []
+    overflowing = _overflowing(evidence)
+    for pool, listener, plan in plans(evidence, policy, model):
+        sized = plan["sized"]
+        if sized is None:
+            continue
+        effective = listener["backlog_limit"] if listener else plan["effective_configured"]
+        if effective is None:
+            continue
+        configured = pool.get("listen_backlog")
+        details = _details(pool, listener, plan)
+        expected = "listen.backlog = %d: %s" % (sized, plan["reason"])
+        if effective > sized:
+            qps = plan["throughput_qps"]
+            full_wait = (effective + 1) / qps if qps else float("inf")
+            client = plan["inputs"]["client_timeout_s"]
+            details["full_queue_wait_s"] = round(full_wait, 3)
+            findings.append(
+                TOO_DEEP.finding(
+                    host,
+                    observed="%s: effective backlog %d (%s); a full queue waits %.1fs at %g req/s, "
+                    "the budget is %gs"
+                    % (_label(pool), effective, backlog_where(pool), full_wait, qps, plan["wait_s"]),
+                    expected=expected,
+                    fix=_fix(pool, plan),
+                    evidence=details,
+                    # Past the client's timeout, queued requests are served to nobody (499, CLOSE_WAIT, EPIPE).
+                    severity="error" if full_wait > client else None,
+                )
+            )
+        if listener and configured is not None and configured > listener["backlog_limit"]:
+            needs_more = sized > listener["backlog_limit"]
+            findings.append(
+                CUT_BY_SOMAXCONN.finding(
+                    host,
+                    observed="%s: %s but the kernel gives Send-Q %d (net.core.somaxconn %s)"
+                    % (_label(pool), backlog_where(pool), listener["backlog_limit"], plan["somaxconn"]),
+                    expected="a configured backlog the kernel applies: %s" % expected,
+                    fix=_fix(pool, plan),
+                    evidence=details,
+                    severity=None if needs_more else "info",
+                )
+            )
+            continue
+        if effective < sized:
+            errors = queue_errors(evidence, pool.get("listen") or "")
+            full_now = listener is not None and listener["queue_depth"] >= listener["backlog_limit"]
+            details["nginx_queue_errors"] = errors
+            signs = []
+            if full_now and overflowing:
+                signs.append("ListenOverflows/ListenDrops rising while %s is full" % listener["local"])
+            if errors:
+                signs.append(
+                    "%d nginx error-log line(s) %s for this upstream"
+                    % (sum(len(lines) for lines in errors.values()), " / ".join(QUEUE_ERRORS))
+                )
+            findings.append(
+                TOO_SHALLOW.finding(
+                    host,
+                    observed="%s: effective backlog %d < sized %d (%s); %s"
+                    % (
+                        _label(pool),
+                        effective,
+                        sized,
+                        backlog_where(pool),
+                        "; ".join(signs) if signs else "no refused connection seen yet",
+                    ),
+                    expected=expected,
+                    fix=_fix(pool, plan),
+                    evidence=details,
+                    severity=None if signs else "info",
+                )
+            )
+    return findings
+
+
+def check_pool_definitions(host, evidence, policy, model=None):
+    """Pools acceptq could not find in, or fully parse from, their files: remediation refuses them."""
+    findings = []
+    section = evidence.get("php_fpm") or {}
+    reported = set()
+    for binary in section.get("binaries") or []:
+        for error in binary.get("conf_errors") or []:
+            where = "%s:%s" % (error["file"], error["line"]) if error.get("line") else error["file"]
+            reported.add((error["file"], error.get("line")))
+            findings.append(
+                UNLOCATED.finding(
+                    host,
+                    observed="%s (read from %s): %s" % (where, binary.get("conf"), error["message"]),
+                    expected="every line of php-fpm's pool files parsed",
+                    fix="Fix or simplify %s; php_fpm_backlog will not edit a pool defined there until it parses."
+                    % where,
+                    evidence=dict(error, binary=binary.get("binary"), conf=binary.get("conf")),
+                )
+            )
+    for pool in section.get("pools") or []:
+        # No "definition" key at all: evidence from before acceptq located pools; nothing to judge.
+        if "definition" in pool and pool["definition"] is None:
+            binary = pool.get("binary") or "php-fpm"
+            confs = [item.get("conf") for item in section.get("binaries") or [] if item.get("binary") == binary]
+            findings.append(
+                UNLOCATED.finding(
+                    host,
+                    observed="pool %s of %s: no [%s] section found in %s or its include= files"
+                    % (pool["name"], binary, pool["name"], (confs or [None])[0] or "an unknown main file"),
+                    expected="every pool's [name] section found, so that its listen.backlog can be set there",
+                    fix="Define the pool in a file php-fpm's main configuration includes with an absolute path; "
+                    "php_fpm_backlog refuses pools it cannot locate.",
+                    evidence={"pool": pool["name"], "binary": binary, "conf": (confs or [None])[0]},
+                )
+            )
+    return findings
+
+
+def check_nginx_listen_backlogs(host, evidence, policy, model=None):
+    somaxconn = _somaxconn(evidence)
+    if model is None or somaxconn is None:
+        return []
+    findings, seen = [], set()
+    for server in model["servers"]:
+        for listen in server.get("listens") or []:
+            backlog = listen.get("backlog")
+            key = (listen.get("unix"), listen.get("address"), listen.get("port"))
+            if backlog is None or backlog <= somaxconn or key in seen:
+                continue
+            seen.add(key)
+            findings.append(
+                NGINX_CUT.finding(
+                    host,
+                    observed="%s:%s: listen %s asks for backlog=%d, net.core.somaxconn %d cuts it to %d"
+                    % (listen["file"], listen["line"], listen["raw"], backlog, somaxconn, somaxconn),
+                    expected="backlog= at most net.core.somaxconn (%d), sized by throughput x acceptable wait"
+                    % somaxconn,
+                    fix="Lower backlog= to its sized value (role nginx_timeouts, nginx_timeouts_listen_backlog) or "
+                    "raise net.core.somaxconn (kernel_queues) if the sized value needs it; nginx applies a new "
+                    "backlog= on reload only when the value itself changes, otherwise restart it.",
+                    evidence={"listen": listen, "somaxconn": somaxconn},
+                )
+            )
+    return findings
+
+
+def check_backlogs(host, evidence, policy):
+    """One nginx parse for every backlog check."""
+    model = nginx_model(evidence)
+    findings = []
+    for check in (check_pool_definitions, check_pool_backlogs, check_nginx_listen_backlogs):
+        findings.extend(check(host, evidence, policy, model))
+    return findings
+
+
+CHECKS = (check_backlogs,)
