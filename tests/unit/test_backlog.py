@@ -5,7 +5,7 @@ import shutil
 import pytest
 from conftest import FIXTURES
 
-from ansible_collections.acceptq.remediation.plugins.module_utils import _checks_backlog, _nginx, _phpfpm
+from ansible_collections.acceptq.remediation.plugins.module_utils import _backlog_plan, _checks_backlog, _nginx, _phpfpm
 from ansible_collections.acceptq.remediation.plugins.module_utils.checks import (
     DEFINITIONS,
     effective_policy,
@@ -331,3 +331,117 @@ def test_the_model_helper_tolerates_no_nginx():
 def test_missing_fixture_tree_is_not_silently_empty():
     assert (CONF / "etc/php/8.2/fpm/pool.d/www.conf").read_text().count("[www]") == 1
     assert shutil.which("sh")
+
+
+# -- the role's plan -----------------------------------------------------------
+
+
+def located_evidence(etc, somaxconn=4096):
+    """Evidence with the fixture tree's real pool definitions, as collect_php_fpm attaches them."""
+    located = _phpfpm.locate_pools(conf82(etc))
+    www = pool("www", "/run/php/php8.2-fpm.sock", -1)
+    seed = pool("seed", "127.0.0.1:9000", 65535)
+    for record in (www, seed):
+        record["definition"] = _phpfpm.definition_record(located, record["name"])
+    document = evidence(
+        [www, seed],
+        [
+            listener("127.0.0.1:9000", min(65535, somaxconn)),
+            listener("/run/php/php8.2-fpm.sock", somaxconn, family="unix"),
+        ],
+        somaxconn=somaxconn,
+    )
+    document["php_fpm"]["binaries"][0]["conf"] = conf82(etc)
+    return document
+
+
+PLAN_WORKLOAD = {
+    "client_timeout_s": 3,
+    "pools": {"seed": {"peak_qps": 200, "client_timeout_s": 2}, "www": {"peak_qps": 40}},
+}
+
+
+def texts(etc, planned):
+    return {path: open(path).read() for path in planned["edits"]}
+
+
+def test_plan_replaces_the_seeds_line_and_inserts_into_the_stock_pool(etc):
+    planned = _backlog_plan.plan(located_evidence(etc), effective_workload(PLAN_WORKLOAD))
+    actions = {item["pool"]: (item["sized"], item["action"]) for item in planned["pools"]}
+    # No nginx passes to them: seed 200 x (2 - 0.1), www 40 x (3 - 0.1).
+    assert actions == {"seed": (380, "set"), "www": (116, "set")}
+    assert planned["restarts"] == [{"service": "php8.2-fpm", "binary": "/usr/sbin/php-fpm8.2", "conf": conf82(etc)}]
+    files, refused = _backlog_plan.render_files(planned["edits"], texts(etc, planned))
+    assert refused == []
+    by_path = {item["path"]: item["content"] for item in files}
+    seed = by_path[str(etc / "etc/php/8.2/fpm/pool.d/seed.conf")].splitlines()
+    assert seed[5] == "listen.backlog = 380" and sum(line.startswith("listen.backlog") for line in seed) == 1
+    www_before = (etc / "etc/php/8.2/fpm/pool.d/www.conf").read_text().splitlines()
+    www = by_path[str(etc / "etc/php/8.2/fpm/pool.d/www.conf")].splitlines()
+    listen_line = www_before.index("listen = /run/php/php8.2-fpm.sock")
+    assert www[: listen_line + 1] == www_before[: listen_line + 1]
+    assert www[listen_line + 1] == "listen.backlog = 116" and www[listen_line + 2 :] == www_before[listen_line + 1 :]
+
+
+def test_plan_is_idempotent_once_configured_and_running_right(etc):
+    document = located_evidence(etc)
+    for record, value in zip(document["php_fpm"]["pools"], (116, 380), strict=True):
+        record["listen_backlog"] = value
+    document["sockets"]["listeners"] = [
+        listener("127.0.0.1:9000", 380),
+        listener("/run/php/php8.2-fpm.sock", 116, family="unix"),
+    ]
+    planned = _backlog_plan.plan(document, effective_workload(PLAN_WORKLOAD))
+    assert planned["edits"] == {} and planned["restarts"] == []
+    assert {item["action"] for item in planned["pools"]} == {"none"}
+
+
+def test_a_configured_but_stale_listener_only_needs_a_restart(etc):
+    document = located_evidence(etc)
+    for record, value in zip(document["php_fpm"]["pools"], (116, 380), strict=True):
+        record["listen_backlog"] = value
+    planned = _backlog_plan.plan(document, effective_workload(PLAN_WORKLOAD))
+    assert planned["edits"] == {} and {item["action"] for item in planned["pools"]} == {"restart"}
+    assert [item["service"] for item in planned["restarts"]] == ["php8.2-fpm"]
+
+
+def test_plan_refuses_a_pool_whose_file_did_not_parse(etc):
+    seed_file = etc / "etc/php/8.2/fpm/pool.d/seed.conf"
+    seed_file.write_text(seed_file.read_text() + "this is not ini\n")
+    planned = _backlog_plan.plan(located_evidence(etc), effective_workload(PLAN_WORKLOAD))
+    (refused,) = planned["refused"]
+    assert refused["file"] == str(seed_file) and refused["line"] == 2
+    assert "%s:10: not a [pool] header" % seed_file in refused["message"]
+    assert list(planned["edits"]) == [str(etc / "etc/php/8.2/fpm/pool.d/www.conf")]
+
+
+def test_plan_refuses_a_file_that_changed_since_it_was_read(etc):
+    planned = _backlog_plan.plan(located_evidence(etc), effective_workload(PLAN_WORKLOAD))
+    current = texts(etc, planned)
+    seed_path = str(etc / "etc/php/8.2/fpm/pool.d/seed.conf")
+    current[seed_path] = current[seed_path].replace("listen.backlog = 65535", "listen.backlog = 511")
+    files, refused = _backlog_plan.render_files(planned["edits"], current)
+    assert [item["path"] for item in files] == [str(etc / "etc/php/8.2/fpm/pool.d/www.conf")]
+    assert refused[0]["file"] == seed_path and refused[0]["line"] == 6 and "changed since" in refused[0]["message"]
+
+
+def test_plan_raises_somaxconn_or_cuts_to_it(etc):
+    workload = effective_workload({"pools": {"seed": {"peak_qps": 10000}, "www": {"peak_qps": 1}}})
+    raised = _backlog_plan.plan(located_evidence(etc, somaxconn=4096), workload)
+    assert raised["somaxconn_needed"] == 65535  # 10000 x 44.9 s, capped at the 16-bit maximum
+    cut = _backlog_plan.plan(located_evidence(etc, somaxconn=4096), workload, raise_somaxconn=False)
+    assert cut["somaxconn_needed"] is None
+    assert {item["pool"]: item["sized"] for item in cut["pools"]}["seed"] == 4096
+
+
+def test_plan_for_the_multi_section_pool_edits_the_last_backlog_line(etc):
+    located = _phpfpm.locate_pools(str(etc / "etc/php/7.4/fpm/php-fpm.conf"))
+    legacy = pool("legacy", "/run/php/legacy.sock", 1024)
+    legacy["binary"] = "/usr/sbin/php-fpm7.4"
+    legacy["definition"] = _phpfpm.definition_record(located, "legacy")
+    document = evidence([legacy], [listener("/run/php/legacy.sock", 1024, family="unix")])
+    document["php_fpm"]["binaries"] = [{"binary": "/usr/sbin/php-fpm7.4", "conf": located["conf"], "conf_errors": []}]
+    planned = _backlog_plan.plan(document, effective_workload({"pools": {"legacy": {"peak_qps": 10}}}))
+    ((path, (edit,)),) = planned["edits"].items()
+    assert path.endswith("7.4/fpm/pool.d/legacy.conf") and edit["line"] == 16 and edit["kind"] == "replace"
+    assert planned["restarts"][0]["service"] == "php7.4-fpm"

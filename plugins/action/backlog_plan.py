@@ -1,0 +1,128 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, acceptq contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Plan the php_fpm_backlog edits on the controller from one gathering on the host."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.validation import check_type_bool
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.acceptq.remediation.plugins.module_utils import _backlog_plan
+from ansible_collections.acceptq.remediation.plugins.module_utils.checks import PolicyError, effective_workload
+
+
+def _located(entry):
+    where = entry.get("file") or "php-fpm"
+    if entry.get("line"):
+        where = "%s:%s" % (where, entry["line"])
+    return "%s: %s" % (where, entry.get("message"))
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _VALID_ARGS = frozenset(("workload", "raise_somaxconn", "pools", "services"))
+
+    def _args(self):
+        args = self._task.args
+        try:
+            workload = effective_workload(args.get("workload"))
+        except PolicyError as exc:
+            raise AnsibleActionFail("acceptq_workload: %s" % exc) from None
+        try:
+            raise_somaxconn = check_type_bool(args.get("raise_somaxconn", True))
+        except TypeError:
+            raise AnsibleActionFail(
+                "raise_somaxconn must be a boolean, got %r" % (args.get("raise_somaxconn"),)
+            ) from None
+        pools = args.get("pools") or []
+        if not isinstance(pools, list) or not all(isinstance(name, str) for name in pools):
+            raise AnsibleActionFail("pools must be a list of pool names, got %r" % (pools,))
+        services = args.get("services") or {}
+        if not isinstance(services, dict):
+            raise AnsibleActionFail("services must map php-fpm binaries to service names, got %r" % (services,))
+        return workload, raise_somaxconn, pools, services
+
+    def _read_back(self, paths, task_vars):
+        texts = {}
+        for path in paths:
+            read = self._execute_module(
+                module_name="ansible.builtin.slurp", module_args={"src": path}, task_vars=task_vars
+            )
+            if read.get("failed") or "content" not in read:
+                continue
+            try:
+                texts[path] = base64.b64decode(read["content"]).decode("utf-8")
+            except UnicodeDecodeError:
+                continue  # refused by render_files as unreadable
+        return texts
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        workload, raise_somaxconn, pools, services = self._args()
+        gathered = self._execute_module(
+            module_name="acceptq.remediation.gather",
+            module_args={"sections": ["kernel", "sockets", "php_fpm", "nginx"], "counter_sample_interval": 0},
+            task_vars=task_vars,
+        )
+        if gathered.get("failed") or "evidence" not in gathered:
+            message = gathered.get("msg") or gathered.get("module_stderr") or "no evidence returned"
+            raise AnsibleActionFail("evidence gathering failed: %s" % message)
+        evidence = gathered["evidence"]
+        section = evidence.get("php_fpm") or {}
+        result.update(changed=False, installed=bool(section.get("binaries")))
+        broken = [item for item in section.get("binaries") or [] if not item.get("ok")]
+        if broken:
+            errors = "; ".join(
+                _located(error) if "file" in error else error.get("message", "")
+                for item in broken
+                for error in item.get("errors")
+                or [{"message": "%s -tt exited %s" % (item["binary"], item.get("returncode"))}]
+            )
+            result.update(
+                failed=True,
+                msg="php-fpm -t fails before any change, so no change of ours could be validated: %s" % errors,
+            )
+            return result
+        planned = _backlog_plan.plan(
+            evidence, workload, raise_somaxconn=raise_somaxconn, only_pools=pools, services=services
+        )
+        disk = self._read_back(sorted(planned["edits"]), task_vars)
+        files, unreadable = _backlog_plan.render_files(planned["edits"], disk)
+        refused = planned["refused"] + unreadable
+        result.update(
+            pools=planned["pools"],
+            summary=[
+                "pool %s of %s: sized %s (listen.backlog %s, Send-Q %s): %s"
+                % (item["pool"], item["binary"], item["sized"], item["current"], item["send_q"], item["action"])
+                for item in planned["pools"]
+            ],
+            files=files,
+            edits=[
+                "%s:%s %s -> %s (pool %s: %s)"
+                % (
+                    item["path"],
+                    edit["line"],
+                    edit["old"].strip() if edit["kind"] == "replace" else "(insert)",
+                    edit["new"].strip(),
+                    edit["pool"],
+                    edit["reason"],
+                )
+                for item in files
+                for edit in item["edits"]
+            ],
+            refused=refused,
+            refused_messages=[_located(entry) for entry in refused],
+            restarts=planned["restarts"],
+            somaxconn=planned["somaxconn"],
+            somaxconn_needed=planned["somaxconn_needed"],
+            workload_assumed=workload["assumed"],
+        )
+        return result

@@ -1,0 +1,171 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, acceptq contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Plan the php_fpm_backlog edits on the controller, from the audit's own evidence and sizing.
+
+Pure: evidence and the files' current texts in, per-pool decisions and new
+file contents out. A pool is edited only in the file and section that define
+it: its last listen.backlog line is replaced, or one line is inserted in its
+last section (after its listen line, else after its [name] header).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.acceptq.remediation.plugins.module_utils import _checks_backlog
+
+
+def _where(entry):
+    return "%s:%s" % (entry.get("file"), entry.get("line"))
+
+
+def _edit_for(pool, sized):
+    """(path, line, kind, expected old text, new text) that sets the pool's backlog."""
+    definition = pool["definition"]
+    set_at = definition.get("backlog")
+    if set_at:
+        old = set_at["text"]
+        indent = old[: len(old) - len(old.lstrip())]
+        return set_at["file"], set_at["line"], "replace", old, "%slisten.backlog = %d" % (indent, sized)
+    last = definition["sections"][-1] if definition.get("sections") else definition
+    listen = last.get("listen")
+    if listen and listen.get("file") == last["file"]:
+        old = listen["text"]
+        indent = old[: len(old) - len(old.lstrip())]
+        return last["file"], listen["line"], "insert_after", old, "%slisten.backlog = %d" % (indent, sized)
+    return last["file"], last["line"], "insert_after", "[%s]" % pool["name"], "listen.backlog = %d" % sized
+
+
+def _refusal(pool, plan):
+    definition = pool.get("definition")
+    if plan["sized"] is None:
+        return plan["reason"]
+    if definition is None:
+        return "no [%s] section found in php-fpm's main file or its include= files" % pool["name"]
+    if not definition.get("complete"):
+        errors = "; ".join("%s: %s" % (_where(error), error["message"]) for error in definition.get("errors") or [])
+        return "its files did not parse fully (%s)" % (errors or _where(definition))
+    set_at = definition.get("backlog")
+    if set_at and set_at.get("value") is not None:
+        try:
+            int(set_at["value"])
+        except ValueError:
+            return "listen.backlog = %s at %s is not a number acceptq can replace" % (set_at["value"], _where(set_at))
+    return None
+
+
+def plan(evidence, workload, raise_somaxconn=True, only_pools=None, services=None):
+    """Decide every pool; returns pools (decisions), edits by file, restarts, validations, refusals."""
+    policy = {"workload": workload}
+    model = _checks_backlog.nginx_model(evidence)
+    somaxconn = ((evidence.get("kernel") or {}).get("sysctls") or {}).get("net.core.somaxconn")
+    services = services or {}
+    binaries = dict((item["binary"], item) for item in (evidence.get("php_fpm") or {}).get("binaries") or [])
+    decisions, edits, refused = [], {}, []
+    restart, somaxconn_needed = {}, None
+    for pool, listener, sized_plan in _checks_backlog.plans(evidence, policy, model):
+        if only_pools and pool["name"] not in only_pools:
+            continue
+        binary = pool.get("binary") or "php-fpm"
+        service = services.get(binary) or _checks_backlog.service_name(binary)
+        sized = sized_plan["sized"]
+        if sized is not None and not raise_somaxconn and somaxconn is not None and sized > somaxconn:
+            sized = int(somaxconn)
+        decision = {
+            "pool": pool["name"],
+            "binary": binary,
+            "service": service,
+            "listen": pool.get("listen"),
+            "file": (pool.get("definition") or {}).get("file"),
+            "line": (pool.get("definition") or {}).get("line"),
+            "current": pool.get("listen_backlog"),
+            "send_q": listener["backlog_limit"] if listener else None,
+            "sized": sized,
+            "reason": sized_plan["reason"],
+            "action": "none",
+        }
+        decisions.append(decision)
+        configured_right = pool.get("listen_backlog") == sized
+        running_right = decision["send_q"] is None or decision["send_q"] == sized
+        if configured_right and running_right:
+            continue
+        refusal = _refusal(pool, sized_plan)
+        if refusal and not configured_right:
+            decision["action"] = "refused"
+            refused.append(
+                {
+                    "file": decision["file"] or (binaries.get(binary) or {}).get("conf"),
+                    "line": decision["line"],
+                    "message": "pool %s of %s: %s" % (pool["name"], binary, refusal),
+                }
+            )
+            continue
+        if raise_somaxconn and sized_plan.get("somaxconn_needed"):
+            somaxconn_needed = max(somaxconn_needed or 0, sized_plan["somaxconn_needed"])
+        if configured_right:
+            decision["action"] = "restart"  # the file is right; the socket still has an older backlog
+        else:
+            decision["action"] = "set"
+            path, line, kind, old, new = _edit_for(pool, sized)
+            edits.setdefault(path, []).append(
+                {
+                    "pool": pool["name"],
+                    "line": line,
+                    "kind": kind,
+                    "old": old,
+                    "new": new,
+                    "reason": sized_plan["reason"],
+                }
+            )
+        restart.setdefault(
+            service, {"service": service, "binary": binary, "conf": (binaries.get(binary) or {}).get("conf")}
+        )
+    return {
+        "pools": decisions,
+        "edits": edits,
+        "refused": refused,
+        "restarts": [restart[name] for name in sorted(restart)],
+        "somaxconn": somaxconn,
+        "somaxconn_needed": somaxconn_needed,
+    }
+
+
+def render_files(edits, texts):
+    """[{path, content, edits}] with every edit applied; refusals for files that changed since gathering."""
+    files, refused = [], []
+    for path in sorted(edits):
+        text = texts.get(path)
+        if text is None:
+            refused.append({"file": path, "line": None, "message": "could not be read back to edit"})
+            continue
+        lines = text.splitlines(True)
+        stale = [
+            edit
+            for edit in edits[path]
+            if edit["line"] > len(lines) or lines[edit["line"] - 1].rstrip("\r\n").strip() != edit["old"].strip()
+        ]
+        if stale:
+            refused.extend(
+                {"file": path, "line": edit["line"], "message": "changed since it was read: expected %r" % edit["old"]}
+                for edit in stale
+            )
+            continue
+        newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
+        for edit in sorted(edits[path], key=lambda item: item["line"], reverse=True):
+            index = edit["line"] - 1
+            if edit["kind"] == "replace":
+                ending = lines[index][len(lines[index].rstrip("\r\n")) :] or newline
+                lines[index] = edit["new"] + ending
+            else:
+                if not lines[index].endswith("\n"):
+                    lines[index] += newline
+                lines.insert(index + 1, edit["new"] + newline)
+        files.append(
+            {
+                "path": path,
+                "content": "".join(lines),
+                "edits": sorted(edits[path], key=lambda item: item["line"]),
+            }
+        )
+    return files, refused
