@@ -34,7 +34,10 @@ description:
   - C(php_fpm) section, for every installed php-fpm binary (C(/usr/sbin/php-fpm*)),
     its C(-tt) result and each pool's effective listen, listen.backlog, pm settings,
     request_terminate_timeout and status path. Configuration errors are reported with
-    the file and line php-fpm names.
+    the file and line php-fpm names. Each pool's C(definition) - the file and line of
+    its C([name]) section and of its last C(listen.backlog) - is found by reading the
+    main file C(-tt) names and its C(include=) globs; lines that do not parse are
+    reported with file and line in the binary's C(conf_errors).
   - C(nginx) section, the nginx binary and version, the effective configuration as
     C(nginx -T) prints it (every file, includes resolved; the controller parses it),
     or, when the configuration does not pass the test, the files under its directory,
@@ -155,9 +158,11 @@ evidence:
              "holders": [{"pid": 812, "name": "php-fpm8.2"}], "waiters_by_process": {"php-fpm8.2": 37}}
     php_fpm:
       description:
-        - C(binaries) (each with C(binary), C(ok), C(returncode), C(errors)) and C(pools) (each
-          with C(binary), C(name), C(listen), C(listen_kind) tcp or unix, C(listen_backlog)
-          as an integer, -1 meaning as large as somaxconn allows, and C(settings)).
+        - C(binaries) (each with C(binary), C(version), C(conf), C(conf_files), C(conf_errors),
+          C(ok), C(returncode), C(errors)) and C(pools) (each with C(binary), C(name), C(listen),
+          C(listen_kind) tcp or unix, C(listen_backlog) as an integer, -1 meaning as large as
+          somaxconn allows, C(settings), and C(definition) (null when no section defines it) with
+          C(file), C(line), C(complete), C(errors), C(backlog) and C(sections)).
       type: dict
       sample:
         pools:
