@@ -28,6 +28,10 @@ ACCESS_LOG = Path("/var/log/nginx/incident-access.log")
 APP_LOG = Path("/var/log/incident/app.log")
 STALE_LOG = Path("/var/log/incident/stale.log")
 LISTENER = "127.0.0.1:9000"
+# The load generator and the sampler keep their pace ahead of php-fpm and
+# nginx on a busy 2-core machine: late arrivals come in bursts, late samples
+# miss the queue.
+AHEAD = ["nice", "-n", "-10"]
 WWW_DATA = pwd.getpwnam("www-data")
 
 
@@ -95,9 +99,19 @@ def main():
         "started": time.time(),
     }
     python = sys.executable
-    sampler = subprocess.Popen([python, str(HERE / "sample.py"), LISTENER, "--out", str(run_dir / "samples.jsonl")])
+    sampler = subprocess.Popen(
+        [*AHEAD, python, str(HERE / "sample.py"), LISTENER, "--out", str(run_dir / "samples.jsonl")]
+    )
     try:
-        load_command = [python, str(HERE / "load.py"), "--duration", str(duration), "--out", str(run_dir / "load.json")]
+        load_command = [
+            *AHEAD,
+            python,
+            str(HERE / "load.py"),
+            "--duration",
+            str(duration),
+            "--out",
+            str(run_dir / "load.json"),
+        ]
         load_command += ["--timeout", str(args.client_timeout)]
         for rate in rates:
             load_command += ["--rate", rate]
