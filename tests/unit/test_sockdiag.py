@@ -174,3 +174,84 @@ def test_one_request_counts_both_families_as_two_would():
     finally:
         for sock in held:
             sock.close()
+
+
+def _run_port_filter(code, port):
+    """The kernel's inet_diag_bc_run, for the port tests the filter uses."""
+    offset, remaining = 0, len(code)
+    while remaining > 0:
+        op, yes, no = struct.unpack_from("=BBH", code, offset)
+        value = struct.unpack_from("=BBH", code, offset + 4)[2] if op != _sockdiag.INET_DIAG_BC_JMP else None
+        matched = {
+            _sockdiag.INET_DIAG_BC_JMP: False,
+            _sockdiag.INET_DIAG_BC_S_EQ: port == value,
+            _sockdiag.INET_DIAG_BC_S_LE: port is not None and value is not None and port <= value,
+        }[op]
+        step = yes if matched else no
+        offset, remaining = offset + step, remaining - step
+    return remaining == 0
+
+
+def _audit_port_filter(code):
+    """The kernel's inet_diag_bc_audit: jumps forward, aligned, onto the fall-through chain."""
+
+    def on_chain(target_remaining):
+        offset, remaining = 0, len(code)
+        while remaining >= 0:
+            if target_remaining >= remaining:
+                return target_remaining == remaining
+            step = struct.unpack_from("=BBH", code, offset)[1]
+            if step < 4 or step % 4:
+                return False
+            offset, remaining = offset + step, remaining - step
+        return False
+
+    offset, remaining = 0, len(code)
+    while remaining > 0:
+        op, yes, no = struct.unpack_from("=BBH", code, offset)
+        size = 4 if op == _sockdiag.INET_DIAG_BC_JMP else 8
+        assert size <= no <= remaining + 4 and no % 4 == 0, "bad jump at byte %d" % offset
+        assert no >= remaining or on_chain(remaining - no), "jump into an instruction at byte %d" % offset
+        assert size <= yes <= remaining + 4 and yes % 4 == 0
+        offset, remaining = offset + yes, remaining - yes
+    assert remaining == 0
+
+
+@pytest.mark.parametrize("count", [1, 2, 4, 5, 9, 33, 100, 1000])
+def test_port_filter_is_a_search_the_kernel_accepts(count):
+    import random
+
+    chooser = random.Random(count)
+    ports = set(chooser.sample(range(1, 65535), count))
+    code = _sockdiag.source_port_filter(ports)
+    _audit_port_filter(code)
+    probes = set(ports) | {port + 1 for port in ports} | {port - 1 for port in ports} | {0, 65535}
+    probes |= set(chooser.sample(range(65536), 300))
+    assert [port for port in sorted(probes) if _run_port_filter(code, port)] == sorted(ports)
+
+
+def test_port_filter_for_the_most_ports_fits_16_bit_jumps():
+    from ansible_collections.acceptq.remediation.plugins.module_utils import _evidence
+
+    code = _sockdiag.source_port_filter(range(1, _evidence.MAX_FILTERED_PORTS + 1))
+    assert len(code) + 4 <= 0xFFFF  # the attribute's length, and the longest jump, are 16 bits
+
+
+def test_kernel_runs_the_search_filter():
+    servers, held = [], []
+    for _ in range(13):
+        server = socket.socket()
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        servers.append(server)
+        held.append(socket.create_connection(server.getsockname()))
+        held.append(server.accept()[0])
+    ports = sorted(server.getsockname()[1] for server in servers)
+    try:
+        chosen = ports[::2] + ports[1:4]  # nine ports: two S_LE levels above the S_EQ tests
+        request = _sockdiag.inet_request(socket.AF_INET, [1], local_ports=chosen)
+        counts = _sockdiag.count_states_by_port(_sockdiag.dump(request))
+        assert counts == {port: {"ESTABLISHED": 1} for port in chosen}
+    finally:
+        for sock in held + servers:
+            sock.close()
