@@ -82,7 +82,7 @@ pools:
   type: list
   elements: dict
 summary:
-  description: One line per pool, C(pool NAME of BINARY: sized N (listen.backlog X, Send-Q Y): ACTION).
+  description: "One line per pool: C(pool NAME of BINARY: sized N (listen.backlog X, Send-Q Y): ACTION)."
   returned: success
   type: list
   elements: str
@@ -92,7 +92,7 @@ files:
   type: list
   elements: dict
 edits:
-  description: One line per edit, C(file:line old -> new (pool: reason)).
+  description: "One line per edit: C(file:line old -> new (pool NAME: reason))."
   returned: success
   type: list
   elements: str
@@ -102,7 +102,7 @@ refused:
   type: list
   elements: dict
 refused_messages:
-  description: C(refused) as C(file:line: message) lines.
+  description: "C(refused) as C(file:line: message) lines."
   returned: success
   type: list
   elements: str
