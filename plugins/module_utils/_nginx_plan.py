@@ -120,11 +120,15 @@ def replace_directive(text, line, name, args):
     comment) and every other line stays byte for byte.
     """
     lines = text.splitlines(True)
+    _replace_in(lines, line, name, args)
+    return "".join(lines)
+
+
+def _replace_in(lines, line, name, args):
     index = _line_index(lines, line)
     current = lines[index]
     statement = _one_statement(current, name, ";")
     lines[index] = current[: statement["start"]] + render(name, args) + current[statement["end"] :]
-    return "".join(lines)
 
 
 def _newline_of(text_line):
@@ -147,6 +151,11 @@ def insert_directive(text, block_line, block_name, name, args):
     the block's first statement; otherwise it goes right after the brace.
     """
     lines = text.splitlines(True)
+    _insert_in(lines, block_line, block_name, name, args)
+    return "".join(lines)
+
+
+def _insert_in(lines, block_line, block_name, name, args):
     index = _line_index(lines, block_line)
     current = lines[index]
     if current.lstrip(" \t").startswith("{"):
@@ -156,7 +165,7 @@ def insert_directive(text, block_line, block_name, name, args):
     rest = current[brace_end:]
     if rest.strip() and not rest.strip().startswith("#"):
         lines[index] = current[:brace_end] + " " + render(name, args) + rest
-        return "".join(lines)
+        return
     newline = _newline_of(current)
     if not current.endswith(("\n", "\r")):
         lines[index] = current + newline
@@ -169,7 +178,6 @@ def insert_directive(text, block_line, block_name, name, args):
     if indent is None:
         indent = _indentation(current) + "    "
     lines.insert(index + 1, indent + render(name, args) + newline)
-    return "".join(lines)
 
 
 def apply_edits(text, edits):
@@ -183,14 +191,15 @@ def apply_edits(text, edits):
     order = {"replace": 0, "insert": 1}
     # Insertions after one brace go in reverse, so they read in the order given.
     ranked = sorted(enumerate(edits), key=lambda item: (-item[1]["line"], order[item[1]["action"]], -item[0]))
+    lines = text.splitlines(True)
     for _index, edit in ranked:
         if edit["action"] == "replace":
-            text = replace_directive(text, edit["line"], edit["name"], edit["args"])
+            _replace_in(lines, edit["line"], edit["name"], edit["args"])
         elif edit["action"] == "insert":
-            text = insert_directive(text, edit["line"], edit["block"], edit["name"], edit["args"])
+            _insert_in(lines, edit["line"], edit["block"], edit["name"], edit["args"])
         else:
             raise PlanError("unknown edit action %r" % (edit["action"],))
-    return text
+    return "".join(lines)
 
 
 def set_parameter(args, key, value):

@@ -318,3 +318,25 @@ def test_allman_braces_and_comments_survive_a_plan():
     assert texts["/etc/nginx/api"].count("\r\n") == site.count("\r\n") + 3
     again = load(dump_of(texts))
     assert _nginx_plan.plan(again, workload(client_timeout_s=4), manage=["timeouts"])["edits"] == {}
+
+
+def test_a_ten_thousand_line_configuration_is_planned_and_applied():
+    params = "".join("        fastcgi_param P%d $uri;\n" % number for number in range(42))
+    blocks = []
+    for number in range(200):
+        blocks.append(
+            "server {\n    listen %d;\n    server_name app%d;\n    fastcgi_read_timeout 100ms;\n"
+            "    location ~ \\.php$ {\n%s        fastcgi_pass pool%d;\n    }\n}\n"
+            "upstream pool%d {\n    server 127.0.0.1:%d max_fails=0;\n}\n"
+            % (10000 + number, number, params, number, number, 9000 + number)
+        )
+    site = "".join(blocks)
+    assert site.count("\n") >= 10000
+    model = load(dump_of({"/etc/nginx/nginx.conf": "http {\n    include /etc/nginx/big;\n}\n", "/etc/nginx/big": site}))
+    result = _nginx_plan.plan(model, workload(client_timeout_s=2), somaxconn=4096)
+    assert (
+        result["refused"] == [] and len(result["edits"]["/etc/nginx/big"]) == 200 * 4
+    )  # read, send, connect, upstream server
+    texts = applied(model, result)
+    again = load(dump_of(texts))
+    assert _nginx_plan.plan(again, workload(client_timeout_s=2), somaxconn=4096)["edits"] == {}
