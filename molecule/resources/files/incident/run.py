@@ -3,11 +3,12 @@
 worker, recovery; then the figures as JSON.
 
     run.py --label seed [--rate a.incident.test=17 --rate b.incident.test=95]
-           [--warmup 10 --stall 10 --after 30] [--runs-dir /var/lib/acceptq-incident]
+           [--warmup 6 --stall 10 --after 20] [--runs-dir /var/lib/acceptq-incident]
 
 Timeline: WARMUP s of load, then the stall (the load goes on), then AFTER s
 of load; then up to DRAIN s for php-fpm to empty its queue, so that every
-stale execution is counted. The whole run is bounded (about 75 s by default).
+stale execution is counted. The whole run is bounded (about 40 s by default,
+at most 75 s: the seed recovers about 15 s after its stall).
 Everything stays on 127.0.0.1 inside this machine.
 """
 
@@ -73,9 +74,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--label", required=True)
     parser.add_argument("--rate", action="append", default=None)
-    parser.add_argument("--warmup", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=6.0)
     parser.add_argument("--stall", type=float, default=10.0)
-    parser.add_argument("--after", type=float, default=30.0)
+    parser.add_argument("--after", type=float, default=20.0)
     parser.add_argument("--drain", type=float, default=15.0)
     parser.add_argument("--client-timeout", type=float, default=2.0)
     parser.add_argument("--runs-dir", default="/var/lib/acceptq-incident")
