@@ -77,6 +77,7 @@ def plan(evidence, workload, raise_somaxconn=True, only_pools=None, services=Non
             "binary": binary,
             "service": service,
             "listen": pool.get("listen"),
+            "listener": listener["local"] if listener else None,
             "file": (pool.get("definition") or {}).get("file"),
             "line": (pool.get("definition") or {}).get("line"),
             "current": pool.get("listen_backlog"),

@@ -269,29 +269,63 @@ def check_pool_definitions(host, evidence, policy, model=None):
     return findings
 
 
+def nginx_listener(listeners, listen):
+    """The listening socket of an nginx listen directive (parsed by _nginx.parse_listen), or None."""
+    for listener in listeners:
+        if listen.get("unix"):
+            if listener["family"] == "unix" and listener.get("path") == listen["unix"]:
+                return listener
+            continue
+        if listener["family"] == "unix" or listener.get("port") != listen.get("port"):
+            continue
+        address = listen.get("address")
+        if address == "*" and listener["family"] == "inet" and listener.get("address") == "0.0.0.0":
+            return listener
+        if address == listener.get("address"):
+            return listener
+    return None
+
+
 def check_nginx_listen_backlogs(host, evidence, policy, model=None):
+    """backlog= above what the listener got (its Send-Q), or above somaxconn when it is not listening."""
     somaxconn = _somaxconn(evidence)
     if model is None or somaxconn is None:
         return []
+    listeners = _listeners(evidence)
     findings, seen = [], set()
     for server in model["servers"]:
         for listen in server.get("listens") or []:
             backlog = listen.get("backlog")
             key = (listen.get("unix"), listen.get("address"), listen.get("port"))
-            if backlog is None or backlog <= somaxconn or key in seen:
+            listener = nginx_listener(listeners, listen)
+            limit = listener["backlog_limit"] if listener else somaxconn
+            if backlog is None or backlog <= limit or key in seen:
                 continue
             seen.add(key)
             findings.append(
                 NGINX_CUT.finding(
                     host,
-                    observed="%s:%s: listen %s asks for backlog=%d, net.core.somaxconn %d cuts it to %d"
-                    % (listen["file"], listen["line"], listen["raw"], backlog, somaxconn, somaxconn),
+                    observed="%s:%s: listen %s asks for backlog=%d, %s %d (net.core.somaxconn %d)"
+                    % (
+                        listen["file"],
+                        listen["line"],
+                        listen["raw"],
+                        backlog,
+                        "its listener %s got Send-Q" % listener["local"] if listener else "it will get",
+                        limit,
+                        somaxconn,
+                    ),
                     expected="backlog= at most net.core.somaxconn (%d), sized by throughput x acceptable wait"
                     % somaxconn,
                     fix="Lower backlog= to its sized value (role nginx_timeouts, nginx_timeouts_listen_backlog) or "
                     "raise net.core.somaxconn (kernel_queues) if the sized value needs it; nginx applies a new "
                     "backlog= on reload only when the value itself changes, otherwise restart it.",
-                    evidence={"listen": listen, "somaxconn": somaxconn},
+                    evidence={
+                        "listen": listen,
+                        "somaxconn": somaxconn,
+                        "listener": listener["local"] if listener else None,
+                        "send_q": listener["backlog_limit"] if listener else None,
+                    },
                 )
             )
     return findings

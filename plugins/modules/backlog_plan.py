@@ -76,8 +76,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 pools:
-  description: Every pool with C(pool), C(binary), C(service), C(listen), C(file), C(line), C(current), C(send_q),
-    C(sized), C(reason) and C(action) (none, set, restart or refused).
+  description: Every pool with C(pool), C(binary), C(service), C(listen), C(listener) (the socket found
+    for it, or null), C(file), C(line), C(current), C(send_q), C(sized), C(reason) and C(action)
+    (none, set, restart or refused).
   returned: success
   type: list
   elements: dict

@@ -300,10 +300,25 @@ def test_nginx_listen_backlog_above_somaxconn_is_reported_once_per_socket():
     document = evidence([], [], somaxconn=4096, nginx=seed_nginx())
     (cut,) = backlog_findings(document)
     assert cut.id == "AQ-BACKLOG-004"
-    assert (
-        "sites-enabled/seed" in cut.observed and "backlog=65535" in cut.observed and "cuts it to 4096" in cut.observed
-    )
+    assert "sites-enabled/seed" in cut.observed and "backlog=65535" in cut.observed
+    assert "it will get 4096" in cut.observed  # nginx is not listening in this evidence
     assert backlog_findings(evidence([], [], somaxconn=65535, nginx=seed_nginx())) == []
+
+
+def test_nginx_listen_backlog_judged_against_its_listeners_send_q():
+    # Opened when somaxconn was 65535, lowered since: the listener still has it, nothing is cut now.
+    opened_before = evidence([], [listener("0.0.0.0:8081", 65535, owner="nginx")], somaxconn=4096, nginx=seed_nginx())
+    assert backlog_findings(opened_before) == []
+    cut_now = evidence(
+        [],
+        [listener("0.0.0.0:8081", 4096, owner="nginx"), listener("[::]:8082", 512, family="inet6")],
+        4096,
+        seed_nginx(),
+    )
+    found = sorted(finding.observed for finding in backlog_findings(cut_now))
+    assert len(found) == 2
+    assert "listen [::]:8082 backlog=1024 asks for backlog=1024, its listener [::]:8082 got Send-Q 512" in found[1]
+    assert "its listener 0.0.0.0:8081 got Send-Q 4096" in found[0]
 
 
 def test_the_seed_vhosts_read_timeout_bounds_the_pools_wait():
