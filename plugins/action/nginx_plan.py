@@ -7,20 +7,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
-
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.acceptq.remediation.plugins.module_utils import _nginx, _nginx_plan
 from ansible_collections.acceptq.remediation.plugins.module_utils.checks import PolicyError, effective_workload
-
-
-def _located(entry):
-    where = entry.get("file") or "nginx"
-    if entry.get("line"):
-        where = "%s:%s" % (where, entry["line"])
-    return "%s: %s" % (where, entry.get("message"))
+from ansible_collections.acceptq.remediation.plugins.plugin_utils._planning import gather_evidence, located, read_back
 
 
 class ActionModule(ActionBase):
@@ -50,34 +42,11 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail("acceptq_workload: %s" % exc) from None
         return manage, listen_backlog, workload
 
-    def _read_back(self, paths, task_vars):
-        """{path: text} of the files to edit, as they are on disk now."""
-        texts = {}
-        for path in paths:
-            read = self._execute_module(
-                module_name="ansible.builtin.slurp", module_args={"src": path}, task_vars=task_vars
-            )
-            if read.get("failed") or "content" not in read:
-                continue
-            try:
-                texts[path] = base64.b64decode(read["content"]).decode("utf-8")
-            except UnicodeDecodeError:
-                continue  # not UTF-8: refused by render_files as unreadable
-        return texts
-
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
         manage, listen_backlog, workload = self._args()
-        gathered = self._execute_module(
-            module_name="acceptq.remediation.gather",
-            module_args={"sections": ["kernel", "sockets", "nginx"], "counter_sample_interval": 0},
-            task_vars=task_vars,
-        )
-        if gathered.get("failed") or "evidence" not in gathered:
-            message = gathered.get("msg") or gathered.get("module_stderr") or "no evidence returned"
-            raise AnsibleActionFail("evidence gathering failed: %s" % message)
-        evidence = gathered["evidence"]
+        evidence = gather_evidence(self, ["kernel", "sockets", "nginx"], task_vars)
         section = evidence.get("nginx") or {}
         result.update(changed=False, binary=section.get("binary"), conf_path=section.get("conf_path"))
         if not section.get("binary"):
@@ -86,7 +55,9 @@ class ActionModule(ActionBase):
         model = _nginx.load_config(section)
         dump = section.get("dump") or {}
         if dump.get("returncode") != 0:
-            errors = "; ".join(_located(error) for error in model["errors"]) or (dump.get("stderr") or "").strip()
+            errors = (
+                "; ".join(located(error, "nginx") for error in model["errors"]) or (dump.get("stderr") or "").strip()
+            )
             result.update(
                 failed=True,
                 msg="nginx -t fails before any change, so no change of ours could be validated: %s" % errors,
@@ -102,7 +73,7 @@ class ActionModule(ActionBase):
             listen_backlog=listen_backlog,
             listeners=listeners,
         )
-        disk = self._read_back(sorted(planned["edits"]), task_vars)
+        disk = read_back(self, sorted(planned["edits"]), task_vars)
         files, unreadable = _nginx_plan.render_files(planned["edits"], model["files"], disk)
         refused = planned["refused"] + unreadable
         result.update(
@@ -119,5 +90,5 @@ class ActionModule(ActionBase):
             workload_assumed=workload["assumed"],
         )
         if refused:
-            result["warnings"] = ["nginx_timeouts left alone %s" % _located(entry) for entry in refused]
+            result["warnings"] = ["nginx_timeouts left alone %s" % located(entry, "nginx") for entry in refused]
         return result

@@ -582,7 +582,9 @@ def render_files(edits_by_file, model_files, disk_files):
         edits = edits_by_file[path]
         disk = disk_files.get(path)
         if disk is None:
-            refused.append({"file": path, "line": None, "message": "could not be read back from the host"})
+            refused.append(
+                {"file": path, "line": None, "message": "could not be read back from the host as UTF-8 text"}
+            )
             continue
         if not same_lines(disk, model_files.get(path) or ""):
             refused.append({"file": path, "line": None, "message": "changed on disk since nginx -T read it"})

@@ -1,0 +1,53 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, acceptq contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What every planning action plugin does around its pure planner (controller side).
+
+One gathering module call on the host, and a read-back of the files a plan
+wants to edit so the edits apply to the bytes on disk.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+
+from ansible.errors import AnsibleActionFail
+
+
+def gather_evidence(action, sections, task_vars):
+    """The evidence of one acceptq.remediation.gather call, or a clear failure."""
+    gathered = action._execute_module(
+        module_name="acceptq.remediation.gather",
+        module_args={"sections": list(sections), "counter_sample_interval": 0},
+        task_vars=task_vars,
+    )
+    if gathered.get("failed") or "evidence" not in gathered:
+        message = gathered.get("msg") or gathered.get("module_stderr") or "no evidence returned"
+        raise AnsibleActionFail("evidence gathering failed: %s" % message)
+    return gathered["evidence"]
+
+
+def read_back(action, paths, task_vars):
+    """{path: text} of the files as they are on disk now; unreadable or non-UTF-8 files are left out."""
+    texts = {}
+    for path in paths:
+        read = action._execute_module(
+            module_name="ansible.builtin.slurp", module_args={"src": path}, task_vars=task_vars
+        )
+        if read.get("failed") or "content" not in read:
+            continue
+        try:
+            texts[path] = base64.b64decode(read["content"]).decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+    return texts
+
+
+def located(entry, fallback):
+    """ "file:line: message" of a refusal or error entry."""
+    where = entry.get("file") or fallback
+    if entry.get("line"):
+        where = "%s:%s" % (where, entry["line"])
+    return "%s: %s" % (where, entry.get("message"))
