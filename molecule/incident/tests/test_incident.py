@@ -1,7 +1,8 @@
 """incident: the seed's failure chain measured before and after acceptq's remediation.
 
 Directions only, with margins a noisy 2-core machine cannot flake; the exact
-figures are tools/bench-incident.py's output (and ephemeral/incident.json).
+figures are tools/bench-incident.py's output; this run's are kept in
+.ansible/incident-figures.json (Molecule prunes its ephemeral directory).
 """
 
 import json
@@ -12,7 +13,7 @@ import pytest
 
 RUN_AFTER = "python3 /usr/local/lib/acceptq-incident/run.py --label after"
 SEED_FIGURES = "/var/lib/acceptq-incident/seed/figures.json"
-EPHEMERAL = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent"))
+STATE = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", "/nonexistent")) / ".ansible"
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +24,8 @@ def seed(host):
 @pytest.fixture(scope="module")
 def after(host, seed):
     figures = json.loads(host.check_output(RUN_AFTER))
-    if EPHEMERAL.is_dir():
-        (EPHEMERAL / "incident.json").write_text(json.dumps({"seed": seed, "after": figures}, indent=1))
+    if STATE.is_dir():
+        (STATE / "incident-figures.json").write_text(json.dumps({"seed": seed, "after": figures}, indent=1))
     return figures
 
 
