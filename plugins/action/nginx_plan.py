@@ -48,7 +48,12 @@ class ActionModule(ActionBase):
         manage, listen_backlog, workload = self._args()
         evidence = gather_evidence(self, ["kernel", "sockets", "nginx"], task_vars)
         section = evidence.get("nginx") or {}
-        result.update(changed=False, binary=section.get("binary"), conf_path=section.get("conf_path"))
+        result.update(
+            changed=False,
+            binary=section.get("binary"),
+            conf_path=section.get("conf_path"),
+            running=bool(section.get("running")),
+        )
         if not section.get("binary"):
             result.update(failed=True, msg="nginx is not installed on this host")
             return result

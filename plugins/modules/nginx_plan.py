@@ -114,6 +114,10 @@ binary:
   description: The nginx binary, to run C(nginx -t) with.
   returned: always
   type: str
+running:
+  description: Whether an nginx master process runs (a stopped nginx is not started, reloaded or restarted).
+  returned: always
+  type: bool
 conf_path:
   description: nginx's main configuration file.
   returned: always
