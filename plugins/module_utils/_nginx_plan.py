@@ -85,7 +85,8 @@ def _line_index(lines, line):
     return line - 1
 
 
-def _one_statement(text_line, name, terminator):
+def _one_statement(text_line, name, terminator, first_arg=None):
+    """The one statement ``name`` on a line; first_arg tells apart several (two upstream servers on a line)."""
     try:
         found = [
             statement
@@ -94,6 +95,8 @@ def _one_statement(text_line, name, terminator):
         ]
     except PlanError as exc:
         raise PlanError("%s: %s" % (exc, text_line.strip())) from None
+    if len(found) > 1 and first_arg is not None:
+        found = [statement for statement in found if statement["words"][1:2] == [first_arg]]
     if not found:
         kind = "block" if terminator == "{" else "directive"
         raise PlanError("no %s %r ends on this line: %s" % (kind, name, text_line.strip()))
@@ -102,10 +105,10 @@ def _one_statement(text_line, name, terminator):
     return found[0]
 
 
-def directive_args(text, line, name):
+def directive_args(text, line, name, first_arg=None):
     """The words after ``name`` of the one-line directive ``name ...;`` on a line."""
     lines = text.splitlines(True)
-    statement = _one_statement(lines[_line_index(lines, line)], name, ";")
+    statement = _one_statement(lines[_line_index(lines, line)], name, ";", first_arg)
     return statement["words"][1:]
 
 
@@ -113,21 +116,21 @@ def render(name, args):
     return " ".join([name] + list(args)) + ";"
 
 
-def replace_directive(text, line, name, args):
+def replace_directive(text, line, name, args, first_arg=None):
     """Replace the directive ``name ...;`` on a 1-based line with ``name args;``.
 
     Everything else on that line (indentation, other statements, a trailing
     comment) and every other line stays byte for byte.
     """
     lines = text.splitlines(True)
-    _replace_in(lines, line, name, args)
+    _replace_in(lines, line, name, args, first_arg)
     return "".join(lines)
 
 
-def _replace_in(lines, line, name, args):
+def _replace_in(lines, line, name, args, first_arg=None):
     index = _line_index(lines, line)
     current = lines[index]
-    statement = _one_statement(current, name, ";")
+    statement = _one_statement(current, name, ";", first_arg)
     lines[index] = current[: statement["start"]] + render(name, args) + current[statement["end"] :]
 
 
@@ -194,7 +197,7 @@ def apply_edits(text, edits):
     lines = text.splitlines(True)
     for _index, edit in ranked:
         if edit["action"] == "replace":
-            _replace_in(lines, edit["line"], edit["name"], edit["args"])
+            _replace_in(lines, edit["line"], edit["name"], edit["args"], edit.get("first_arg"))
         elif edit["action"] == "insert":
             _insert_in(lines, edit["line"], edit["block"], edit["name"], edit["args"])
         else:
@@ -268,7 +271,7 @@ class _Wanted:
         if edit["file"] in self.bad_files:
             self.refuse(edit["file"], edit["line"], "%s not changed: the file did not parse" % edit["name"])
             return
-        key = (edit["action"], edit["file"], edit["line"], edit["name"])
+        key = (edit["action"], edit["file"], edit["line"], edit["name"], edit.get("first_arg"))
         known = self.edits.get(key)
         if known is None:
             self.edits[key] = edit
@@ -423,7 +426,7 @@ def _plan_upstream(wanted, model, upstream, wants):
             continue
         text = (model.get("files") or {}).get(entry["file"])
         try:
-            args = directive_args(text or "", entry["line"], "server")
+            args = directive_args(text or "", entry["line"], "server", entry["address"])
         except PlanError as exc:
             wanted.refuse(entry["file"], entry["line"], "upstream %s server: %s" % (upstream["name"], exc))
             continue
@@ -435,6 +438,7 @@ def _plan_upstream(wanted, model, upstream, wants):
                 "file": entry["file"],
                 "line": entry["line"],
                 "name": "server",
+                "first_arg": entry["address"],
                 "args": args,
                 "old": "server %s max_fails=%d fail_timeout=%s"
                 % (entry["address"], entry["max_fails"], _nginx.format_duration(entry["fail_timeout_s"])),
@@ -490,7 +494,10 @@ def _plan_listen_backlog(wanted, model, somaxconn, listen_backlog):
         chosen = (carriers or declared)[0]
         text = (model.get("files") or {}).get(chosen["file"])
         try:
-            args = set_parameter(directive_args(text or "", chosen["line"], "listen"), "backlog", str(target))
+            first_arg = (chosen.get("raw") or "").split()[0] if chosen.get("raw") else None
+            args = set_parameter(
+                directive_args(text or "", chosen["line"], "listen", first_arg), "backlog", str(target)
+            )
         except PlanError as exc:
             wanted.refuse(chosen["file"], chosen["line"], "listen: %s" % exc)
             continue
@@ -505,6 +512,7 @@ def _plan_listen_backlog(wanted, model, somaxconn, listen_backlog):
                 "file": chosen["file"],
                 "line": chosen["line"],
                 "name": "listen",
+                "first_arg": first_arg,
                 "args": args,
                 "old": "listen %s" % chosen.get("raw"),
                 "new": render("listen", args),

@@ -50,6 +50,7 @@ def test_replace_one_of_several_statements_on_a_line():
 def test_replace_refuses_ambiguous_and_multiline_statements():
     with pytest.raises(PlanError, match="cannot tell them apart"):
         _nginx_plan.replace_directive("a 1; a 2;\n", 1, "a", ["3"])
+    assert _nginx_plan.replace_directive("a 1; a 2;\n", 1, "a", ["3"], first_arg="2") == "a 1; a 3;\n"
     with pytest.raises(PlanError, match="no directive"):
         _nginx_plan.replace_directive("server 127.0.0.1:9000\n    max_fails=3;\n", 1, "server", ["x"])
 
@@ -340,3 +341,40 @@ def test_a_ten_thousand_line_configuration_is_planned_and_applied():
     texts = applied(model, result)
     again = load(dump_of(texts))
     assert _nginx_plan.plan(again, workload(client_timeout_s=2), somaxconn=4096)["edits"] == {}
+
+
+def test_map_if_and_lua_blocks_are_edited_around_not_into():
+    conf = (
+        "http {\n"
+        "    map $http_upgrade $connection_upgrade { default upgrade; '' close; }\n"
+        "    upstream app { server 10.0.0.1:8080 max_fails=0; server 10.0.0.2:8080 backup; }\n"
+        "    server {\n"
+        "        listen 80;\n"
+        "        more_set_headers 'X: y';\n"
+        "        location / {\n"
+        "            access_by_lua_block { if ngx.var.x then ngx.exit(403) end }\n"
+        "            if ($request_method = POST) { return 405; }\n"
+        "            proxy_pass http://app;\n"
+        "        }\n"
+        "    }\n"
+        "}\n"
+    )
+    model = load(dump_of({"/etc/nginx/nginx.conf": conf}))
+    assert model["errors"] == []
+    result = _nginx_plan.plan(model, workload(client_timeout_s=10))
+    assert result["refused"] == []
+    lines = edited_lines(result, "/etc/nginx/nginx.conf")
+    # two upstream servers on one line, each found by its address
+    assert (3, "replace", "server 10.0.0.1:8080 max_fails=1 fail_timeout=10s;") in lines
+    assert [line for line in lines if line[0] == 7] == [
+        (7, "insert", "proxy_connect_timeout 7500ms;"),
+        (7, "insert", "proxy_read_timeout 7500ms;"),
+        (7, "insert", "proxy_send_timeout 7500ms;"),
+    ]
+    texts = applied(model, result)
+    again = load(dump_of(texts))
+    assert again["errors"] == []
+    assert _nginx_plan.plan(again, workload(client_timeout_s=10))["edits"] == {}
+    assert texts["/etc/nginx/nginx.conf"].splitlines()[2] == (
+        "    upstream app { server 10.0.0.1:8080 max_fails=1 fail_timeout=10s; server 10.0.0.2:8080 backup; }"
+    )
