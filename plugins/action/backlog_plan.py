@@ -7,21 +7,17 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
-
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.validation import check_type_bool
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.acceptq.remediation.plugins.module_utils import _backlog_plan
 from ansible_collections.acceptq.remediation.plugins.module_utils.checks import PolicyError, effective_workload
+from ansible_collections.acceptq.remediation.plugins.plugin_utils import _planning
 
 
 def _located(entry):
-    where = entry.get("file") or "php-fpm"
-    if entry.get("line"):
-        where = "%s:%s" % (where, entry["line"])
-    return "%s: %s" % (where, entry.get("message"))
+    return _planning.located(entry, "php-fpm")
 
 
 class ActionModule(ActionBase):
@@ -49,33 +45,11 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail("services must map php-fpm binaries to service names, got %r" % (services,))
         return workload, raise_somaxconn, pools, services
 
-    def _read_back(self, paths, task_vars):
-        texts = {}
-        for path in paths:
-            read = self._execute_module(
-                module_name="ansible.builtin.slurp", module_args={"src": path}, task_vars=task_vars
-            )
-            if read.get("failed") or "content" not in read:
-                continue
-            try:
-                texts[path] = base64.b64decode(read["content"]).decode("utf-8")
-            except UnicodeDecodeError:
-                continue  # refused by render_files as unreadable
-        return texts
-
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
         workload, raise_somaxconn, pools, services = self._args()
-        gathered = self._execute_module(
-            module_name="acceptq.remediation.gather",
-            module_args={"sections": ["kernel", "sockets", "php_fpm", "nginx"], "counter_sample_interval": 0},
-            task_vars=task_vars,
-        )
-        if gathered.get("failed") or "evidence" not in gathered:
-            message = gathered.get("msg") or gathered.get("module_stderr") or "no evidence returned"
-            raise AnsibleActionFail("evidence gathering failed: %s" % message)
-        evidence = gathered["evidence"]
+        evidence = _planning.gather_evidence(self, ("kernel", "sockets", "php_fpm", "nginx"), task_vars)
         section = evidence.get("php_fpm") or {}
         result.update(changed=False, installed=bool(section.get("binaries")))
         broken = [item for item in section.get("binaries") or [] if not item.get("ok")]
@@ -94,7 +68,7 @@ class ActionModule(ActionBase):
         planned = _backlog_plan.plan(
             evidence, workload, raise_somaxconn=raise_somaxconn, only_pools=pools, services=services
         )
-        disk = self._read_back(sorted(planned["edits"]), task_vars)
+        disk = _planning.read_back(self, sorted(planned["edits"]), task_vars)
         files, unreadable = _backlog_plan.render_files(planned["edits"], disk)
         refused = planned["refused"] + unreadable
         result.update(
