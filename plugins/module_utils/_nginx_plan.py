@@ -389,7 +389,14 @@ def _plan_locations(wanted, model, workload, manage):
             if "timeouts" in manage:
                 for key, value_key in _TIMEOUTS:
                     args = [_nginx.format_duration(values[value_key])]
-                    _location_setting(wanted, server, location, module, key, args, settings[key], reason, grouped)
+                    why = reason
+                    current_s = settings[key].get("seconds")
+                    if key == "read_timeout" and current_s is not None and current_s < values["p99_s"]:
+                        why += "; %s is below the expected p99 of %gs: healthy slow requests failed with 504" % (
+                            settings[key]["value"],
+                            values["p99_s"],
+                        )
+                    _location_setting(wanted, server, location, module, key, args, settings[key], why, grouped)
             if "next_upstream" in manage:
                 current = settings["next_upstream"]
                 required = values["next_upstream"].split()
