@@ -51,7 +51,10 @@ def test_arrival_is_log_time_minus_request_time(tmp_path):
 
 def test_no_recovery_while_the_queue_stays_deep(monkeypatch):
     monkeypatch.setattr(analyze, "QUEUE_CALM", 0)
-    assert analyze.analyze(RUNS / "remediated")["recovery_s"] is None
+    figures = analyze.analyze(RUNS / "remediated")
+    assert figures["recovery_s"] is None
+    # Arrivals ran 14 s from the load's start (0.5 s after the run's): 6.4 s after the stall, less the 1 s window.
+    assert figures["recovery_searched_s"] == 5.4
 
 
 def test_a_foreign_access_log_line_names_file_and_line(tmp_path):

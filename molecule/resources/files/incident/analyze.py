@@ -104,6 +104,8 @@ def analyze(run_dir):
         "recovery_s": None
         if pre_share is None
         else recovery_seconds(requests, samples, stall["ended"], arrivals_end, pre_share),
+        # recovery_s is None when no calm window came within this many seconds.
+        "recovery_searched_s": round(arrivals_end - WINDOW_S - stall["ended"], 1),
         "run_s": round(run["ended"] - run["started"], 1),
     }
     return figures
