@@ -489,6 +489,10 @@ def declared_for(workload, server, location, key):
 # gives up (504, a counted failure) before the client does (499, none).
 UPSTREAM_SHARE_OF_CLIENT_TIMEOUT = 0.75
 FAIL_TIMEOUT_MAX_S = 10.0
+# Below the kernel's initial SYN retransmission timeout (1 s): a SYN dropped by
+# a full accept queue fails fast as a counted 504 instead of being retried into
+# a queue the client will have left (measured in docs/incident.md).
+CONNECT_TIMEOUT_MAX_S = 0.5
 
 
 def recommended(model, server, location, workload):
@@ -500,7 +504,9 @@ def recommended(model, server, location, workload):
     values = {
         "read_timeout_s": _round_time(read),
         "send_timeout_s": _round_time(read),
-        "connect_timeout_s": _round_time(min(read, _current_seconds(location, "connect_timeout", 60.0))),
+        "connect_timeout_s": _round_time(
+            min(read, CONNECT_TIMEOUT_MAX_S, _current_seconds(location, "connect_timeout", 60.0))
+        ),
         "max_fails": 1,
         "fail_timeout_s": FAIL_TIMEOUT_MAX_S,
         "next_upstream": "error timeout",

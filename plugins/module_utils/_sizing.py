@@ -25,10 +25,17 @@ BACKLOG_MAX = 65535
 _PRECISION = 9
 
 
-def wait_budget(upstream_timeouts_s, client_timeout_s, service_time_s):
-    """Seconds a connection may wait in the accept queue: min(timeouts) minus the service time, at least 0."""
+def wait_budget(upstream_timeouts_s, client_timeout_s, service_time_s, queue_wait_s=None):
+    """Seconds a connection may wait in the accept queue, at least 0.
+
+    min(timeouts) minus the service time (waiting longer, the answer comes
+    too late), capped by the queueing budget queue_wait_s: every connection
+    queued when a stall ends is dead work, and a deep queue delays live
+    traffic by backlog / (capacity - arrivals) after it.
+    """
     timeouts = [float(value) for value in upstream_timeouts_s if value is not None] + [float(client_timeout_s)]
-    return max(0.0, min(timeouts) - float(service_time_s))
+    wait = max(0.0, min(timeouts) - float(service_time_s))
+    return wait if queue_wait_s is None else min(wait, float(queue_wait_s))
 
 
 def sized_backlog(throughput_qps, wait_s, floor, somaxconn=None, raise_somaxconn=True):
@@ -77,7 +84,7 @@ def pool_inputs(pool, workload):
     entry = (workload.get("pools") or {}).get(pool["name"]) or {}
     assumed = set(workload.get("assumed") or ())
     values, assumed_keys = {}, []
-    for key in ("client_timeout_s", "service_time_s", "backlog_floor"):
+    for key in ("client_timeout_s", "service_time_s", "backlog_floor", "queue_wait_s"):
         if key in entry:
             values[key] = entry[key]
         else:
@@ -111,8 +118,8 @@ def observed_mean_rate(pool):
 
 
 def upstream_timeouts(model, pool, workload):
-    """[(seconds, label)]: per nginx location passing to the pool, the shorter of its read timeout
-    and the one nginx_timeouts will set (so the size does not move when that role runs)."""
+    """[(seconds, label)]: per nginx location passing to the pool, the read timeout nginx_timeouts
+    sets there (its target), so the size does not depend on whether or in which order that role runs."""
     if not model or not pool.get("listen"):
         return []
     found = []
@@ -120,7 +127,7 @@ def upstream_timeouts(model, pool, workload):
         setting = (location.get("settings") or {}).get("read_timeout") or {}
         current = setting.get("seconds")
         target = _nginx.recommended(model, server, location, workload)["read_timeout_s"]
-        seconds = target if current is None else min(current, target)
+        seconds = target
         label = "%s location %s (%s:%s) %s_read_timeout %s" % (
             (server.get("names") or ["_"])[0],
             location.get("match"),
@@ -129,7 +136,7 @@ def upstream_timeouts(model, pool, workload):
             location["pass"]["module"],
             setting.get("value", "60s"),
         )
-        if current is None or target < current:
+        if current is None or target != current:
             label += ", %s once nginx_timeouts applies" % _nginx.format_duration(target)
         found.append((seconds, label))
     return found
@@ -140,7 +147,12 @@ def plan_pool(pool, workload, somaxconn, model=None, raise_somaxconn=True):
     inputs, assumed = pool_inputs(pool, workload)
     qps, qps_source = throughput(pool, inputs)
     timeouts = upstream_timeouts(model, pool, workload)
-    wait = wait_budget([seconds for seconds, _label in timeouts], inputs["client_timeout_s"], inputs["service_time_s"])
+    wait = wait_budget(
+        [seconds for seconds, _label in timeouts],
+        inputs["client_timeout_s"],
+        inputs["service_time_s"],
+        inputs["queue_wait_s"],
+    )
     plan = {
         "pool": pool["name"],
         "binary": pool.get("binary"),
@@ -165,12 +177,13 @@ def plan_pool(pool, workload, somaxconn, model=None, raise_somaxconn=True):
     plan.update(sized=sized["backlog"], unclamped=sized["unclamped"], clamped=sized["clamped"])
     plan["somaxconn_needed"] = sized["somaxconn_needed"]
     limits = ", ".join([label for _seconds, label in timeouts] + ["client timeout %gs" % inputs["client_timeout_s"]])
-    reason = "ceil(%g req/s (%s) x %gs wait (min of %s, minus service time %gs)) = %d" % (
+    reason = "ceil(%g req/s (%s) x %gs wait (min of %s, minus service time %gs; at most queue_wait_s %gs)) = %d" % (
         qps,
         qps_source,
         plan["wait_s"],
         limits,
         inputs["service_time_s"],
+        inputs["queue_wait_s"],
         sized["unclamped"],
     )
     if sized["clamped"]:

@@ -67,13 +67,16 @@ DEFAULT_WORKLOAD = {
     "p99_s": 1.0,
     # No backlog is sized below this.
     "backlog_floor": 16,
-    # Per php-fpm pool name: peak_qps, client_timeout_s, service_time_s, backlog_floor.
+    # Longest a connection should wait in an accept queue: a queue absorbs
+    # bursts, and everything it holds when a stall ends is dead work.
+    "queue_wait_s": 0.25,
+    # Per php-fpm pool name: peak_qps, client_timeout_s, service_time_s, backlog_floor, queue_wait_s.
     "pools": {},
     # Per nginx server name, or "server_name location": p99_s, client_timeout_s.
     "locations": {},
 }
 WORKLOAD_ENTRY_KEYS = {
-    "pools": ("peak_qps", "client_timeout_s", "service_time_s", "backlog_floor"),
+    "pools": ("peak_qps", "client_timeout_s", "service_time_s", "backlog_floor", "queue_wait_s"),
     "locations": ("p99_s", "client_timeout_s"),
 }
 

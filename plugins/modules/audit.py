@@ -36,9 +36,10 @@ options:
         unknown keys are an error and every value not declared is reported as assumed.
       - C(client_timeout_s) (default 60), the timeout of whatever sits in front of nginx;
         C(service_time_s) (default 0.1), the mean PHP service time; C(p99_s) (default 1),
-        the expected 99th percentile; C(backlog_floor) (default 16), the smallest sized backlog.
+        the expected 99th percentile; C(backlog_floor) (default 16), the smallest sized backlog;
+        C(queue_wait_s) (default 0.25), the longest a connection should wait in an accept queue.
       - C(pools), per php-fpm pool name, C(peak_qps), C(client_timeout_s), C(service_time_s),
-        C(backlog_floor); C(locations), per nginx server name or "server_name location",
+        C(backlog_floor), C(queue_wait_s); C(locations), per nginx server name or "server_name location",
         C(p99_s) and C(client_timeout_s).
     type: dict
     default: {}

@@ -212,7 +212,7 @@ def test_the_stock_unix_pool_unset_means_somaxconn():
         [pool("www", "/run/php/php8.2-fpm.sock", -1, definition_line=4)],
         [listener("/run/php/php8.2-fpm.sock", 4096, family="unix")],
     )
-    (deep,) = backlog_findings(document, {"client_timeout_s": 1.1})
+    (deep,) = backlog_findings(document, {"client_timeout_s": 1.1, "queue_wait_s": 60})
     assert deep.id == "AQ-BACKLOG-001" and "unset (-1" in deep.observed
     assert deep.evidence["sized"] == 80 and deep.evidence["send_q"] == 4096  # 8 / 0.1 s x (1.1 - 0.1) s
     assert "assumed: service_time_s" in deep.expected
@@ -224,7 +224,7 @@ def test_a_sized_backlog_gives_no_finding():
 
 
 def test_a_cut_that_starves_the_pool_is_a_warning_saying_to_raise_somaxconn():
-    workload = {"pools": {"seed": {"peak_qps": 1000, "client_timeout_s": 1.2}}}
+    workload = {"pools": {"seed": {"peak_qps": 1000, "client_timeout_s": 1.2, "queue_wait_s": 60}}}
     document = evidence([pool("seed", "127.0.0.1:9000", 2000)], [listener("127.0.0.1:9000", 512)], somaxconn=512)
     (cut,) = backlog_findings(document, workload)
     assert cut.id == "AQ-BACKLOG-002" and cut.severity == "warning"
@@ -322,13 +322,14 @@ def test_nginx_listen_backlog_judged_against_its_listeners_send_q():
 
 
 def test_the_seed_vhosts_read_timeout_bounds_the_pools_wait():
-    # vhost A passes to 127.0.0.1:9000 with fastcgi_read_timeout 100ms: at a 50 ms service time, 50 ms of queue.
+    # vhost A passes to 127.0.0.1:9000 with fastcgi_read_timeout 100ms; sized for the 150 ms nginx_timeouts
+    # leaves there (75 % of a 0.2 s client timeout): at a 50 ms service time, 100 ms of queue.
     document = evidence(
         [pool("seed", "127.0.0.1:9000", 65535)], [listener("127.0.0.1:9000", 65535)], 65535, seed_nginx()
     )
-    workload = {"pools": {"seed": {"peak_qps": 1000, "service_time_s": 0.05}}}
+    workload = {"pools": {"seed": {"peak_qps": 1000, "service_time_s": 0.05}}, "client_timeout_s": 0.2}
     (deep,) = [f for f in backlog_findings(document, workload) if f.id == "AQ-BACKLOG-001"]
-    assert deep.evidence["sized"] == 50 and "fastcgi_read_timeout 100ms" in deep.expected
+    assert deep.evidence["sized"] == 100 and "fastcgi_read_timeout 100ms, 150ms once nginx_timeouts" in deep.expected
 
 
 def test_every_backlog_id_is_registered():
@@ -372,6 +373,7 @@ def located_evidence(etc, somaxconn=4096):
 
 PLAN_WORKLOAD = {
     "client_timeout_s": 3,
+    "queue_wait_s": 60,  # no queueing cap here: these tests follow the timeouts
     "pools": {"seed": {"peak_qps": 200, "client_timeout_s": 2}, "www": {"peak_qps": 40}},
 }
 
@@ -441,7 +443,7 @@ def test_plan_refuses_a_file_that_changed_since_it_was_read(etc):
 
 
 def test_plan_raises_somaxconn_or_cuts_to_it(etc):
-    workload = effective_workload({"pools": {"seed": {"peak_qps": 10000}, "www": {"peak_qps": 1}}})
+    workload = effective_workload({"pools": {"seed": {"peak_qps": 10000}, "www": {"peak_qps": 1}}, "queue_wait_s": 60})
     raised = _backlog_plan.plan(located_evidence(etc, somaxconn=4096), workload)
     assert raised["somaxconn_needed"] == 65535  # 10000 x 44.9 s, capped at the 16-bit maximum
     cut = _backlog_plan.plan(located_evidence(etc, somaxconn=4096), workload, raise_somaxconn=False)

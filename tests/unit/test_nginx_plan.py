@@ -313,7 +313,7 @@ def test_allman_braces_and_comments_survive_a_plan():
     texts = applied(model, result, disk={"/etc/nginx/api": site})
     assert texts["/etc/nginx/api"].split("\r\n")[5:9] == [
         "    {",
-        "        proxy_connect_timeout 3s;",
+        "        proxy_connect_timeout 500ms;",
         "        proxy_read_timeout 3s;",
         "        proxy_send_timeout 3s;",
     ]
@@ -368,7 +368,7 @@ def test_map_if_and_lua_blocks_are_edited_around_not_into():
     # two upstream servers on one line, each found by its address
     assert (3, "replace", "server 10.0.0.1:8080 max_fails=1 fail_timeout=10s;") in lines
     assert [line for line in lines if line[0] == 7] == [
-        (7, "insert", "proxy_connect_timeout 7500ms;"),
+        (7, "insert", "proxy_connect_timeout 500ms;"),
         (7, "insert", "proxy_read_timeout 7500ms;"),
         (7, "insert", "proxy_send_timeout 7500ms;"),
     ]

@@ -86,16 +86,23 @@ def test_declared_peak_qps_wins_over_worker_capacity():
     )
     plan = _sizing.plan_pool(seed_pool(), workload, somaxconn=4096)
     assert plan["throughput_source"] == "declared peak_qps"
-    assert plan["sized"] == 100 and plan["assumed"] == ["backlog_floor"]
+    assert plan["sized"] == 100 and plan["assumed"] == ["backlog_floor", "queue_wait_s"]
     assert "1000 req/s" in plan["reason"] and "assumed: backlog_floor" in plan["reason"]
 
 
 def test_without_a_declared_peak_the_workers_capacity_is_the_throughput():
-    workload = effective_workload({"client_timeout_s": 1.1})
+    workload = effective_workload({"client_timeout_s": 1.1, "queue_wait_s": 5})
     plan = _sizing.plan_pool(seed_pool(), workload, somaxconn=4096)
     # 8 children / 0.1 s = 80 req/s, for 1.1 - 0.1 = 1 s.
     assert plan["throughput_qps"] == 80 and plan["sized"] == 80
     assert plan["assumed"] == ["service_time_s", "backlog_floor"]
+
+
+def test_the_queueing_budget_caps_the_wait():
+    # Only the client timeout declared, as in the incident lab: 80 req/s x min(2 - 0.1, 0.25 s) = 20.
+    plan = _sizing.plan_pool(seed_pool(), effective_workload({"client_timeout_s": 2}), somaxconn=65535)
+    assert plan["wait_s"] == 0.25 and plan["sized"] == 20
+    assert "at most queue_wait_s 0.25s" in plan["reason"] and "queue_wait_s" in plan["assumed"]
 
 
 def test_a_pool_without_max_children_or_peak_cannot_be_sized():
@@ -115,9 +122,12 @@ def test_the_nginx_read_timeout_of_the_locations_passing_to_the_pool_bounds_the_
     model = seed_model()
     passing = _nginx.locations_for_listen(model, "127.0.0.1:9000")
     assert passing, "the seed's fixture passes to 127.0.0.1:9000"
-    workload = effective_workload({"pools": {"seed": {"peak_qps": 1000}}, "service_time_s": 0.05})
+    # The read timeout nginx_timeouts leaves (75 % of a 0.2 s client timeout), not the seed's current
+    # 100 ms: the size must not depend on whether that role ran first.
+    workload = effective_workload(
+        {"pools": {"seed": {"peak_qps": 1000}}, "service_time_s": 0.05, "client_timeout_s": 0.2}
+    )
     plan = _sizing.plan_pool(seed_pool(), workload, 65535, model=model)
-    shortest = min(location["settings"]["read_timeout"]["seconds"] for _server, location in passing)
-    expected_wait = min(shortest, 60 * _nginx.UPSTREAM_SHARE_OF_CLIENT_TIMEOUT) - 0.05
-    assert plan["wait_s"] == pytest.approx(max(0, expected_wait))
+    expected_wait = 0.2 * _nginx.UPSTREAM_SHARE_OF_CLIENT_TIMEOUT - 0.05
+    assert plan["wait_s"] == pytest.approx(expected_wait) and plan["sized"] == 100
     assert plan["upstream_timeouts"] and "read_timeout" in plan["upstream_timeouts"][0]

@@ -66,7 +66,7 @@ def test_vhost_a_changed_only_on_the_planned_lines(host):
     removed, added = changed_lines(host, "vhost-a", "/etc/nginx/sites-enabled/vhost-a")
     assert removed == ["    listen 8081;", "        fastcgi_read_timeout 100ms;"]
     assert sorted(added) == [
-        "        fastcgi_connect_timeout 1500ms;",
+        "        fastcgi_connect_timeout 500ms;",
         "        fastcgi_read_timeout 1500ms;",
         "        fastcgi_send_timeout 1500ms;",
         "    listen 8081 backlog=128;",
@@ -77,7 +77,7 @@ def test_vhost_b_got_timeouts_inside_its_location(host):
     removed, added = changed_lines(host, "vhost-b", "/etc/nginx/sites-enabled/vhost-b")
     assert removed == ["    listen 8082;"]
     assert sorted(added) == [
-        "        fastcgi_connect_timeout 1500ms;",
+        "        fastcgi_connect_timeout 500ms;",
         "        fastcgi_read_timeout 1500ms;",
         "        fastcgi_send_timeout 1500ms;",
         "    listen 8082 backlog=128;",
