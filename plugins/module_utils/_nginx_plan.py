@@ -390,6 +390,11 @@ def _plan_locations(wanted, model, workload, manage):
                 for key, value_key in _TIMEOUTS:
                     args = [_nginx.format_duration(values[value_key])]
                     why = reason
+                    if key == "connect_timeout":
+                        why = (
+                            "at most %gs, under the kernel's 1 s SYN retransmission and the read timeout: a dropped "
+                            "or refused connect fails fast as a counted failure" % _nginx.CONNECT_TIMEOUT_MAX_S
+                        )
                     current_s = settings[key].get("seconds")
                     if key == "read_timeout" and current_s is not None and current_s < values["p99_s"]:
                         why += "; %s is below the expected p99 of %gs: healthy slow requests failed with 504" % (

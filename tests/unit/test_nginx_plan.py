@@ -188,6 +188,8 @@ def test_seed_plan_edits_where_nginx_takes_each_value_from():
     read = next(edit for edit in result["edits"][SEED_SITE] if edit["line"] == 14)
     assert "client timeout 2s (declared)" in read["reason"] and read["old"].endswith("(server scope)")
     assert "100ms is below the expected p99 of 1s" in read["reason"]
+    connect = next(edit for edit in result["edits"][SEED_SITE] if edit["name"] == "fastcgi_connect_timeout")
+    assert "SYN retransmission" in connect["reason"]
 
 
 def test_plan_applied_then_planned_again_changes_nothing():
