@@ -92,6 +92,7 @@ class _Parser:
         self.parsed = {}
         self.errors = []
         self.unparsed = set()
+        self.lines = {}
 
     def error(self, path, line, message):
         self.errors.append({"file": path, "line": line, "message": message})
@@ -129,6 +130,16 @@ class _Parser:
             else:
                 yield path, statement
 
+    def block_line(self, path, line):
+        """The line of the '{' that opens the block whose directive is on ``line``."""
+        if path not in self.lines:
+            self.lines[path] = self.files[path].splitlines()
+        lines = self.lines[path]
+        for number in range(line, min(len(lines), line + 20) + 1):
+            if "{" in lines[number - 1].split("#", 1)[0]:
+                return number
+        return line
+
     def block(self, path, statement):
         """The expanded children of a block statement, each with its file."""
         return list(self.walk(path, statement.get("block") or []))
@@ -141,16 +152,6 @@ def _int(text):
 def _located(source_file, statement, **values):
     values.update({"file": source_file, "line": statement["line"]})
     return values
-
-
-def _block_line(text, line):
-    """The line of the '{' that opens the block whose directive is on ``line``."""
-    lines = text.splitlines()
-    for number in range(line, min(len(lines), line + 20) + 1):
-        code = lines[number - 1].split("#", 1)[0]
-        if "{" in code:
-            return number
-    return line
 
 
 def parse_listen(args):
@@ -265,7 +266,7 @@ def _location(parser, model, path, statement, scope_settings, logs):
         path,
         statement,
         match=" ".join(statement["args"]),
-        block_line=_block_line(parser.files[path], statement["line"]),
+        block_line=parser.block_line(path, statement["line"]),
         **{"pass": None, "settings": {}, "locations": []},
     )
     for item_path, item in items:
@@ -371,7 +372,7 @@ def _http_statement(parser, model, path, statement, http_settings, http_logs):
             path,
             statement,
             name=args[0],
-            block_line=_block_line(parser.files[path], statement["line"]),
+            block_line=parser.block_line(path, statement["line"]),
             servers=[],
             keepalive=None,
         )
@@ -391,7 +392,7 @@ def _server(parser, model, path, statement, http_settings):
     server = _located(
         path,
         statement,
-        block_line=_block_line(parser.files[path], statement["line"]),
+        block_line=parser.block_line(path, statement["line"]),
         names=[],
         listens=[],
         access_logs=[],
