@@ -2,8 +2,6 @@
 
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -75,29 +73,12 @@ def test_recreated_listener_shows_the_new_cap(recreated_listener):
     assert depth < limit
 
 
-def test_audit_reports_overflow_before_and_not_after(recreated_listener, tmp_path):
+def test_audit_reports_overflow_before_and_not_after(recreated_listener, acceptq_audit):
     before = json.loads((EPHEMERAL / "audit-before.json").read_text())
     assert ids(before) >= QUEUE_IDS, before["findings"]
     assert capped_listeners(before) >= SEED_LISTENERS
 
-    report = tmp_path / "after.json"
-    subprocess.run(
-        [
-            str(Path(sys.executable).parent / "acceptq"),
-            "audit",
-            "-i",
-            str(SCENARIO / "inventory" / "hosts.yml"),
-            "--format",
-            "json",
-            "--output",
-            str(report),
-            "--fail-on",
-            "none",
-        ],
-        check=True,
-        timeout=300,
-    )
-    after = json.loads(report.read_text())
+    after = acceptq_audit(SCENARIO)
     assert not {"AQ-KERNEL-002", "AQ-KERNEL-003", "AQ-KERNEL-004"} & ids(after), after["findings"]
     # php8.2-fpm's stock pool (listen.backlog -1) is still capped: the backlog role's concern.
     assert not SEED_LISTENERS & capped_listeners(after)

@@ -4,8 +4,6 @@ and the files changed only on the planned lines."""
 import difflib
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -117,31 +115,11 @@ def test_backups_hold_the_prepared_files(host):
         assert host.run("cmp %s %s/%s.prepared", by_name[name], STATE, prepared).rc == 0
 
 
-def audit(path):
-    subprocess.run(
-        [
-            str(Path(sys.executable).parent / "acceptq"),
-            "audit",
-            "-i",
-            str(SCENARIO / "inventory" / "hosts.yml"),
-            "--format",
-            "json",
-            "--output",
-            str(path),
-            "--fail-on",
-            "none",
-        ],
-        check=True,
-        timeout=300,
-    )
-    return json.loads(path.read_text())["findings"]
-
-
-def test_audit_finds_the_seed_before_and_nothing_of_it_after(tmp_path):
+def test_audit_finds_the_seed_before_and_nothing_of_it_after(acceptq_audit):
     before = json.loads((EPHEMERAL / "audit-before.json").read_text())["findings"]
     seen = {(finding["id"], tuple(finding["evidence"].get("server") or ())) for finding in before}
     assert ("AQ-NGINX-001", ("vhost-b",)) in seen  # 60 s default >= the client's 2 s
     assert ("AQ-NGINX-002", ("vhost-a",)) in seen  # 100 ms below the p99
     assert "AQ-NGINX-004" in {finding["id"] for finding in before}  # fail_timeout=5m
-    after = audit(tmp_path / "after.json")
+    after = acceptq_audit(SCENARIO)["findings"]
     assert not FIXED & {finding["id"] for finding in after}, [f["observed"] for f in after]

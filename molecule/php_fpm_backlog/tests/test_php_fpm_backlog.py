@@ -3,8 +3,6 @@
 import json
 import math
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -85,29 +83,12 @@ def backlog_ids(report):
     return sorted(finding["id"] for finding in report["findings"] if finding["id"].startswith("AQ-BACKLOG"))
 
 
-def test_audit_reports_backlog_findings_before_and_none_after(tmp_path):
+def test_audit_reports_backlog_findings_before_and_none_after(acceptq_audit):
     before = json.loads((EPHEMERAL / "audit-before.json").read_text())
     deep = [finding for finding in before["findings"] if finding["id"] == "AQ-BACKLOG-001"]
     assert {finding["evidence"]["pool"] for finding in deep} == {"seed", "www"}, before["findings"]
     assert {finding["evidence"]["sized"] for finding in deep} == {sized("seed"), sized("www")}
 
-    report = tmp_path / "after.json"
-    subprocess.run(
-        [
-            str(Path(sys.executable).parent / "acceptq"),
-            "audit",
-            "-i",
-            str(SCENARIO / "inventory" / "hosts.yml"),
-            "--format",
-            "json",
-            "--output",
-            str(report),
-            "--fail-on",
-            "none",
-        ],
-        check=True,
-        timeout=300,
-    )
-    after = json.loads(report.read_text())
+    after = acceptq_audit(SCENARIO)
     assert after["hosts"]["acceptq-php-fpm-backlog"]["status"] == "ok"
     assert backlog_ids(after) == [], after["findings"]
