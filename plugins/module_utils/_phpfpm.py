@@ -257,8 +257,8 @@ def listen_kind(listen):
     return "unix" if listen.startswith("/") else "tcp"
 
 
-def effective_backlog(value):
-    """listen.backlog as php-fpm passes it to listen(): -1 means 'as large as allowed'."""
+def parse_backlog(value):
+    """listen.backlog as an integer (-1: as large as somaxconn allows; see _sizing.effective_backlog)."""
     try:
         return int(value)
     except (TypeError, ValueError):
@@ -273,7 +273,7 @@ def pool_record(binary, pool):
         "name": pool["name"],
         "listen": listen,
         "listen_kind": listen_kind(listen),
-        "listen_backlog": effective_backlog(settings.get("listen.backlog")),
+        "listen_backlog": parse_backlog(settings.get("listen.backlog")),
         "settings": dict((key, settings[key]) for key in POOL_KEYS if key in settings),
     }
 
