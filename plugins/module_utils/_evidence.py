@@ -5,8 +5,9 @@
 
 Python 3 standard library only. Each section is one collector; a collector
 that cannot read its source records an error naming that source and the rest
-of the gathering goes on. Later concerns add a collector to ``COLLECTORS``;
-the single module call per host stays the same.
+of the gathering goes on. Later concerns add a collector to ``COLLECTORS``
+and give it its place in ``RUN_ORDER``; the single module call per host stays
+the same.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -74,48 +75,76 @@ def read_text(path):
         raise EvidenceError("%s: %s" % (path, exc.strerror or exc)) from None
 
 
-class ReadAhead(object):
-    """read_text(path) in a thread, for a source whose read sleeps in the kernel.
+# Big enough that /proc/locks comes back in one read: a seq_file read fills
+# the whole buffer, and every further read is one more wait for the GIL.
+UNBUFFERED_CHUNK = 1 << 20
+
+
+def read_text_unbuffered(path):
+    """read_text in os-level reads: one syscall for a file under UNBUFFERED_CHUNK."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except (IOError, OSError) as exc:
+        raise EvidenceError("%s: %s" % (path, exc.strerror or exc)) from None
+    try:
+        parts = []
+        while True:
+            chunk = os.read(fd, UNBUFFERED_CHUNK)
+            parts.append(chunk)
+            if len(chunk) < UNBUFFERED_CHUNK:
+                break
+        return b"".join(parts).decode("utf-8", "replace")
+    except (IOError, OSError) as exc:
+        raise EvidenceError("%s: %s" % (path, exc.strerror or exc)) from None
+    finally:
+        os.close(fd)
+
+
+class Background(object):
+    """function(*args) in a thread, for work that waits in the kernel.
 
     Reading /proc/locks takes the kernel's file_rwsem for writing, which
-    waits for an RCU grace period (about 10 ms, longer under load) while
-    using no CPU: read ahead, that wait overlaps the netlink dumps.
+    waits for an RCU grace period (6-8 ms on an idle VM, longer while this
+    process keeps a CPU busy) using no CPU; a netlink dump of thousands of
+    connections is kernel time with the GIL released. Started early, both
+    overlap the rest of the gathering instead of adding to it.
     """
 
-    def __init__(self, path):
-        self.path = path
-        self.text = self.error = None
-        self.thread = threading.Thread(target=self._read, name="acceptq-read-ahead")
+    def __init__(self, function, *args):
+        self.function, self.args = function, args
+        self.value = self.error = None
+        self.thread = threading.Thread(target=self._run, name="acceptq-background")
         self.thread.daemon = True
         self.thread.start()
 
-    def _read(self):
+    def _run(self):
         try:
-            self.text = read_text(self.path)
-        except EvidenceError as exc:
+            self.value = self.function(*self.args)
+        except Exception as exc:  # handed to the caller of result()
             self.error = exc
 
     def result(self):
         self.thread.join()
         if self.error is not None:
             raise self.error
-        return self.text
+        return self.value
 
 
-def start_read_ahead(context, section, path):
-    """Start reading path for a section still to come; synchronous if no thread starts."""
-    if section in context.get("sections", ()) and section not in context.setdefault("read_ahead", {}):
+def start_background(context, section, function, *args):
+    """Start a section's slow part now; the section runs it itself if no thread starts."""
+    if section in context.get("sections", ()) and section not in context.setdefault("background", {}):
         try:
-            context["read_ahead"][section] = ReadAhead(path)
-        except RuntimeError:  # no thread to be had: the section reads it itself
+            context["background"][section] = Background(function, *args)
+        except RuntimeError:  # no thread to be had
             pass
 
 
-def read_section_text(context, section, path):
-    read_ahead = context.get("read_ahead", {}).pop(section, None)
-    if read_ahead is not None and read_ahead.path == path:
-        return read_ahead.result()
-    return read_text(path)
+def background_result(context, section, function, *args):
+    """The started job's result (taken once), or function(*args) run here."""
+    job = context.get("background", {}).pop(section, None)
+    if job is not None and job.function is function and job.args == args:
+        return job.result()
+    return function(*args)
 
 
 def netns_id(proc_root):
@@ -271,35 +300,37 @@ def build_listeners(inet_sockets, unix_sockets, owners, names=None):
     return records
 
 
+def _dump_listeners(errors, label, request, parse):
+    try:
+        return parse(_sockdiag.dump(request))
+    except (OSError, _sockdiag.SockDiagError) as exc:
+        errors.append(
+            {
+                "section": "sockets",
+                "source": "netlink sock_diag %s" % label,
+                "message": "socket table unreadable: %s" % exc,
+            }
+        )
+        return None
+
+
 def collect_sockets(context):
-    start_read_ahead(context, "locks", os.path.join(context["proc_root"], "locks"))
     errors = context["errors"]
     section = {"netns": netns_id(context["proc_root"]), "listeners": [], "source": "netlink sock_diag"}
-    inet_sockets, unix_sockets = [], []
-    for label, request, parse in (
-        ("tcp (AF_INET)", lambda: _sockdiag.inet_request(socket.AF_INET, [_sockdiag.TCP_LISTEN]), _sockdiag.parse_inet),
-        (
-            "tcp (AF_INET6)",
-            lambda: _sockdiag.inet_request(socket.AF_INET6, [_sockdiag.TCP_LISTEN]),
-            _sockdiag.parse_inet,
-        ),
-        ("unix", lambda: _sockdiag.unix_request([_sockdiag.TCP_LISTEN]), _sockdiag.parse_unix),
-    ):
-        try:
-            parsed = parse(_sockdiag.dump(request()))
-        except (OSError, _sockdiag.SockDiagError) as exc:
-            errors.append(
-                {
-                    "section": "sockets",
-                    "source": "netlink sock_diag %s" % label,
-                    "message": "socket table unreadable: %s" % exc,
-                }
-            )
-            continue
-        (unix_sockets if label == "unix" else inet_sockets).extend(parsed)
-    listening = set(sock["inode"] for sock in inet_sockets + unix_sockets if sock["state"] == "LISTEN")
-    if not any(error["section"] == "sockets" and "tcp" in error["source"] for error in errors):
+    inet_sockets = []
+    readable = True
+    for family, label in ((socket.AF_INET, "tcp (AF_INET)"), (socket.AF_INET6, "tcp (AF_INET6)")):
+        request = _sockdiag.inet_request(family, [_sockdiag.TCP_LISTEN])
+        parsed = _dump_listeners(errors, label, request, _sockdiag.parse_inet)
+        readable = readable and parsed is not None
+        inet_sockets.extend(parsed or [])
+    if readable:
         context["listened_ports"] = set(sock["local_port"] for sock in inet_sockets if sock["state"] == "LISTEN")
+    # The connection dump needs only the ports: it runs while the rest is read.
+    start_background(context, "connections", count_connections, context.get("listened_ports"))
+    request = _sockdiag.unix_request([_sockdiag.TCP_LISTEN])
+    unix_sockets = _dump_listeners(errors, "unix", request, _sockdiag.parse_unix) or []
+    listening = set(sock["inode"] for sock in inet_sockets + unix_sockets if sock["state"] == "LISTEN")
     owners = socket_owners(context["proc_root"], listening, context.get("owner_hints"))
     names = dict((pid, process_name(context["proc_root"], pid)) for pid in set(pid for pid, _fd in owners.values()))
     section["listeners"] = build_listeners(inet_sockets, unix_sockets, owners, names)
@@ -318,23 +349,21 @@ COUNTED_STATES = (1, 8)  # ESTABLISHED, CLOSE_WAIT
 MAX_FILTERED_PORTS = 4000
 
 
-def collect_connections(context):
-    """ESTABLISHED and CLOSE_WAIT per local port, for the ports listened on.
+def count_connections(listened):
+    """(counts {port: {state: n}}, errors, filtered) for the listened ports.
 
-    With the sockets section gathered first, the kernel filters the dump to
-    listened ports: client-side sockets on ephemeral ports never reach us.
+    listened: the sockets section's ports (the kernel then filters the dump:
+    client-side sockets on ephemeral ports never reach us), or None to count
+    every port. Touches nothing shared, so it can run in a thread.
     """
-    errors = context["errors"]
+    errors = []
     counts = {}
-    listened = context.get("listened_ports")
-    if listened is not None and not listened:
-        return {"netns": netns_id(context["proc_root"]), "by_local_port": {}, "totals": {}, "filtered": True}
     ports = listened if listened and len(listened) <= MAX_FILTERED_PORTS else None
     try:
         # Both families from one walk of the kernel's connection table; per
         # family (two walks) only where the kernel refuses the legacy request.
         request = _sockdiag.inet_both_families_request(COUNTED_STATES, local_ports=ports)
-        _sockdiag.count_states_by_port(_sockdiag.dump(request, request_type=_sockdiag.TCPDIAG_GETSOCK), counts)
+        _sockdiag.count_dump(request, counts, request_type=_sockdiag.TCPDIAG_GETSOCK)
         families = ()
     except (OSError, _sockdiag.SockDiagError):
         counts.clear()
@@ -342,7 +371,7 @@ def collect_connections(context):
     for family in families:
         try:
             request = _sockdiag.inet_request(family, COUNTED_STATES, local_ports=ports)
-            _sockdiag.count_states_by_port(_sockdiag.dump(request), counts)
+            _sockdiag.count_dump(request, counts)
         except (OSError, _sockdiag.SockDiagError) as exc:
             errors.append(
                 {
@@ -351,6 +380,16 @@ def collect_connections(context):
                     "message": "socket table unreadable: %s" % exc,
                 }
             )
+    return counts, errors, ports is not None
+
+
+def collect_connections(context):
+    """ESTABLISHED and CLOSE_WAIT per local port, for the ports listened on."""
+    listened = context.get("listened_ports")
+    if listened is not None and not listened:
+        return {"netns": netns_id(context["proc_root"]), "by_local_port": {}, "totals": {}, "filtered": True}
+    counts, errors, filtered = background_result(context, "connections", count_connections, listened)
+    context["errors"].extend(errors)
     totals = {}
     for states in counts.values():
         for state, number in states.items():
@@ -359,7 +398,7 @@ def collect_connections(context):
         "netns": netns_id(context["proc_root"]),
         "by_local_port": dict((str(port), states) for port, states in sorted(counts.items())),
         "totals": totals,
-        "filtered": ports is not None,
+        "filtered": filtered,
     }
 
 
@@ -414,7 +453,7 @@ def collect_locks(context):
     source = os.path.join(proc_root, "locks")
     section = {"files": [], "waiters_total": 0}
     try:
-        entries = parse_locks(read_section_text(context, "locks", source), source)
+        entries = parse_locks(background_result(context, "locks", read_text_unbuffered, source), source)
     except EvidenceError as exc:
         context["errors"].append({"section": "locks", "source": source, "message": str(exc)})
         return section
@@ -472,6 +511,10 @@ COLLECTORS = {
     "nginx": _nginxhost.collect_nginx,
 }
 LINUX_ONLY = ("kernel", "sockets", "connections", "locks", "php_fpm", "nginx")
+# The order sections run in: sockets early, as it starts the connection dump;
+# the sections that collect a background job's result last, so that the
+# kernel's waits overlap the other sections' work.
+RUN_ORDER = ("host", "sockets", "kernel", "php_fpm", "nginx", "connections", "locks")
 
 
 def collect(sections=None, proc_root="/proc", counter_sample_interval=1.0, owner_hints=None):
@@ -490,7 +533,9 @@ def collect(sections=None, proc_root="/proc", counter_sample_interval=1.0, owner
     }
     evidence = {"schema": SCHEMA_VERSION, "sections": sections, "errors": errors, "host": collect_host(context)}
     linux = evidence["host"]["system"] == "Linux"
-    for name in sorted(sections, key=list(COLLECTORS).index):  # sockets before connections
+    if linux:
+        start_background(context, "locks", read_text_unbuffered, os.path.join(proc_root, "locks"))
+    for name in sorted(sections, key=RUN_ORDER.index):
         if name == "host":
             continue
         if name in LINUX_ONLY and not linux:

@@ -165,34 +165,38 @@ def unix_request(states):
     )
 
 
-def dump(payload, seq=1, recv_size=65536, request_type=SOCK_DIAG_BY_FAMILY):
-    """Send one dump request; return the raw reply bytes (all parts, joined).
+def dump_runs(payload, seq=1, recv_size=65536, request_type=SOCK_DIAG_BY_FAMILY):
+    """Send one dump request; yield (reply, type, offset, stride, count, length)
+    for each run of alike messages (see walk_runs) as each reply arrives.
 
-    The kernel fills one reply of at most 32 KiB per read, so 64 KiB always
-    holds a whole reply and stays below malloc's mmap threshold.
+    Stops after the kernel's NLMSG_DONE; raises SockDiagError on its error.
+    Each reply is walked once and can be dropped once its runs are read, so
+    a dump of thousands of sockets never sits in memory whole. The kernel
+    fills one reply of at most 32 KiB per read, so 64 KiB always holds one.
     """
     header = _NLMSGHDR.pack(_NLMSGHDR.size + len(payload), request_type, NLM_F_REQUEST | NLM_F_DUMP, seq, 0)
     sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
     try:
         sock.sendto(header + payload, (0, 0))
-        parts = []
         while True:
-            chunk = sock.recv(recv_size)
-            if not chunk:
-                break
-            parts.append(chunk)
-            if _last_message_type(chunk) in (NLMSG_DONE, NLMSG_ERROR):
-                break
-        return b"".join(parts)
+            reply = sock.recv(recv_size)
+            if not reply:
+                return
+            for run in walk_runs(reply):
+                yield (reply,) + run
+                if run[0] == NLMSG_DONE:
+                    return
     finally:
         sock.close()
 
 
-def _last_message_type(chunk):
-    last = None
-    for run in walk_runs(chunk):
-        last = run[0]
-    return last
+def dump(payload, seq=1, recv_size=65536, request_type=SOCK_DIAG_BY_FAMILY):
+    """Send one dump request; return the raw reply bytes (all parts, joined)."""
+    parts = []
+    for reply, _type, _offset, _stride, _count, _length in dump_runs(payload, seq, recv_size, request_type):
+        if not parts or parts[-1] is not reply:
+            parts.append(reply)
+    return b"".join(parts)
 
 
 def _run_length(data, offset, stride, count):
@@ -323,7 +327,17 @@ def parse_unix(data):
 
 
 def count_states_by_port(data, counts=None):
-    """Count TCP sockets by (local port, state) from an inet_diag dump.
+    """Count TCP sockets by (local port, state) in the bytes of an inet_diag dump."""
+    return count_runs(((data,) + run for run in walk_runs(data)), counts)
+
+
+def count_dump(payload, counts=None, request_type=SOCK_DIAG_BY_FAMILY):
+    """Send an inet_diag dump request and count its sockets by (local port, state), reply by reply."""
+    return count_runs(dump_runs(payload, request_type=request_type), counts)
+
+
+def count_runs(runs, counts=None):
+    """Count TCP sockets by (local port, state) from (reply, walk_runs...) tuples.
 
     Takes the state byte and the two source port bytes of every message in a
     run as strided slices and tallies them in C: with tens of thousands of
@@ -331,7 +345,7 @@ def count_states_by_port(data, counts=None):
     """
     counts = {} if counts is None else counts
     tally = collections.Counter()
-    for msg_type, offset, stride, count, length in walk_runs(data):
+    for data, msg_type, offset, stride, count, length in runs:
         if msg_type not in INET_REPLY_TYPES or length < _NLMSGHDR.size + _INET_MSG_LEN:
             continue
         body = offset + _NLMSGHDR.size

@@ -1,5 +1,6 @@
 import os
 import shutil
+import socket
 
 import pytest
 from conftest import FIXTURES
@@ -60,8 +61,8 @@ def test_non_linux_host_reports_what_it_could_not_read(monkeypatch):
     monkeypatch.setattr(_evidence.os, "uname", lambda: freebsd)
     evidence = _evidence.collect(counter_sample_interval=0)
     assert evidence["kernel"] is None and evidence["sockets"] is None
-    assert [error["section"] for error in evidence["errors"]] == list(_evidence.LINUX_ONLY)
-    assert "needs Linux; this host runs FreeBSD" in evidence["errors"][0]["message"]
+    assert sorted(error["section"] for error in evidence["errors"]) == sorted(_evidence.LINUX_ONLY)
+    assert all("needs Linux; this host runs FreeBSD" in error["message"] for error in evidence["errors"])
 
 
 def test_unknown_section_is_refused():
@@ -95,31 +96,68 @@ def test_live_listener_has_owner(tmp_path):
         server.close()
 
 
-def test_locks_read_ahead_gives_what_a_direct_read_gives():
+def test_locks_background_read_gives_what_a_direct_read_gives():
     proc_root = str(FIXTURES / "overflow" / "proc")
+    source = os.path.join(proc_root, "locks")
     context = {"proc_root": proc_root, "errors": [], "sections": ["sockets", "locks"]}
-    _evidence.start_read_ahead(context, "locks", os.path.join(proc_root, "locks"))
-    assert isinstance(context["read_ahead"]["locks"], _evidence.ReadAhead)
-    read_ahead = _evidence.collect_locks(context)
-    assert context["read_ahead"] == {}  # used once, not kept for a later run
+    _evidence.start_background(context, "locks", _evidence.read_text_unbuffered, source)
+    assert isinstance(context["background"]["locks"], _evidence.Background)
+    in_background = _evidence.collect_locks(context)
+    assert context["background"] == {}  # taken once, not kept for a later run
     direct = _evidence.collect_locks({"proc_root": proc_root, "errors": []})
-    assert read_ahead == direct
-    assert read_ahead["waiters_total"] == 3
+    assert in_background == direct
+    assert in_background["waiters_total"] == 3
 
 
-def test_locks_read_ahead_failure_is_the_same_error(tmp_path):
+def test_locks_background_failure_is_the_same_error(tmp_path):
     context = {"proc_root": str(tmp_path), "errors": [], "sections": ["locks"]}
-    _evidence.start_read_ahead(context, "locks", str(tmp_path / "locks"))
+    _evidence.start_background(context, "locks", _evidence.read_text_unbuffered, str(tmp_path / "locks"))
     assert _evidence.collect_locks(context) == {"files": [], "waiters_total": 0}
     (error,) = context["errors"]
     assert error["source"] == str(tmp_path / "locks")
     assert "No such file" in error["message"]
 
 
-def test_no_read_ahead_for_a_section_not_asked_for():
+def test_no_background_job_for_a_section_not_asked_for():
     context = {"proc_root": "/proc", "errors": [], "sections": ["sockets", "connections"]}
-    _evidence.start_read_ahead(context, "locks", "/proc/locks")
-    assert "locks" not in context.get("read_ahead", {})
+    _evidence.start_background(context, "locks", _evidence.read_text_unbuffered, "/proc/locks")
+    assert "locks" not in context.get("background", {})
+
+
+def test_a_background_job_for_other_arguments_is_not_taken():
+    context = {"proc_root": "/proc", "errors": [], "sections": ["connections"]}
+    _evidence.start_background(context, "connections", lambda ports: ("background", ports), {80})
+    assert _evidence.background_result(context, "connections", lambda ports: ("here", ports), {80}) == ("here", {80})
+
+
+def test_the_connection_dump_runs_in_the_background_and_counts_alike():
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    port = server.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = server.accept()
+    try:
+        evidence = _evidence.collect(["sockets", "connections"], counter_sample_interval=0)
+        direct = _evidence.count_connections({port})[0]
+    finally:
+        for sock in (client, accepted, server):
+            sock.close()
+    assert evidence["connections"]["by_local_port"][str(port)] == {"ESTABLISHED": 1}
+    assert direct[port] == {"ESTABLISHED": 1}
+    assert evidence["connections"]["filtered"] is True
+
+
+def test_every_collector_has_its_place_in_the_run_order():
+    assert sorted(_evidence.RUN_ORDER) == sorted(_evidence.COLLECTORS)
+    assert _evidence.RUN_ORDER.index("sockets") < _evidence.RUN_ORDER.index("connections")
+
+
+def test_an_unbuffered_read_of_a_file_longer_than_one_chunk(tmp_path, monkeypatch):
+    monkeypatch.setattr(_evidence, "UNBUFFERED_CHUNK", 7)
+    path = tmp_path / "long"
+    path.write_text("1: FLOCK ADVISORY WRITE 12 fd:01:2 0 EOF\n" * 3)
+    assert _evidence.read_text_unbuffered(str(path)) == path.read_text()
 
 
 def test_connections_fall_back_to_one_dump_per_family(monkeypatch):
@@ -133,16 +171,16 @@ def test_connections_fall_back_to_one_dump_per_family(monkeypatch):
     port = server.getsockname()[1]
     client = socket.create_connection(("127.0.0.1", port))
     accepted, _ = server.accept()
-    real_dump = _sockdiag.dump
+    real_count_dump = _sockdiag.count_dump
     asked = []
 
-    def dump_refusing_the_legacy_request(payload, request_type=_sockdiag.SOCK_DIAG_BY_FAMILY, **kwargs):
+    def count_dump_refusing_the_legacy_request(payload, counts=None, request_type=_sockdiag.SOCK_DIAG_BY_FAMILY):
         asked.append(request_type)
         if request_type == _sockdiag.TCPDIAG_GETSOCK:
             raise _sockdiag.SockDiagError("kernel answered error 22")
-        return real_dump(payload, request_type=request_type, **kwargs)
+        return real_count_dump(payload, counts, request_type=request_type)
 
-    monkeypatch.setattr(_sockdiag, "dump", dump_refusing_the_legacy_request)
+    monkeypatch.setattr(_sockdiag, "count_dump", count_dump_refusing_the_legacy_request)
     try:
         context = {"proc_root": "/proc", "errors": [], "listened_ports": {port}}
         section = _evidence.collect_connections(context)
