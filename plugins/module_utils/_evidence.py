@@ -147,6 +147,13 @@ def background_result(context, section, function, *args):
     return function(*args)
 
 
+def context_netns(context):
+    """The network namespace's id, read once per gathering."""
+    if "netns" not in context:
+        context["netns"] = netns_id(context["proc_root"])
+    return context["netns"]
+
+
 def netns_id(proc_root):
     try:
         return os.readlink(os.path.join(proc_root, "self/ns/net"))
@@ -173,7 +180,7 @@ def collect_kernel(context):
     proc_root = context["proc_root"]
     errors = context["errors"]
     section = {
-        "netns": netns_id(proc_root),
+        "netns": context_netns(context),
         "sysctls": {},
         "counters": None,
         "counters_previous": None,
@@ -229,15 +236,30 @@ def socket_owners(proc_root, inodes, hints=None):
     stopping once every socket has its owner.
     """
     owners = {}
+    hinted = {}
     for inode, hint in (hints or {}).items():
-        inode = int(inode)
-        if inode not in inodes or not isinstance(hint, (list, tuple)) or len(hint) != 2:
+        try:
+            inode, pid, fd = int(inode), int(hint[0]), int(hint[1])
+        except (TypeError, ValueError, IndexError, KeyError):
+            continue
+        if inode in inodes:
+            hinted.setdefault(pid, []).append((fd, inode))
+    for pid, held in hinted.items():
+        # One handle on the fd directory per process: each check is then a
+        # lookup of one name, not a walk of /proc/PID/fd/N.
+        try:
+            fd_dir = os.open(os.path.join(proc_root, str(pid), "fd"), os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
             continue
         try:
-            if os.readlink(os.path.join(proc_root, str(hint[0]), "fd", str(hint[1]))) == "socket:[%d]" % inode:
-                owners[inode] = (int(hint[0]), int(hint[1]))
-        except (OSError, ValueError):
-            continue
+            for fd, inode in held:
+                try:
+                    if os.readlink(str(fd), dir_fd=fd_dir) == "socket:[%d]" % inode:
+                        owners[inode] = (pid, fd)
+                except OSError:
+                    continue
+        finally:
+            os.close(fd_dir)
     wanted = dict(("socket:[%d]" % inode, inode) for inode in inodes if inode not in owners)
     if not wanted:
         return owners
@@ -316,7 +338,7 @@ def _dump_listeners(errors, label, request, parse):
 
 def collect_sockets(context):
     errors = context["errors"]
-    section = {"netns": netns_id(context["proc_root"]), "listeners": [], "source": "netlink sock_diag"}
+    section = {"netns": context_netns(context), "listeners": [], "source": "netlink sock_diag"}
     inet_sockets = []
     readable = True
     for family, label in ((socket.AF_INET, "tcp (AF_INET)"), (socket.AF_INET6, "tcp (AF_INET6)")):
@@ -387,7 +409,7 @@ def collect_connections(context):
     """ESTABLISHED and CLOSE_WAIT per local port, for the ports listened on."""
     listened = context.get("listened_ports")
     if listened is not None and not listened:
-        return {"netns": netns_id(context["proc_root"]), "by_local_port": {}, "totals": {}, "filtered": True}
+        return {"netns": context_netns(context), "by_local_port": {}, "totals": {}, "filtered": True}
     counts, errors, filtered = background_result(context, "connections", count_connections, listened)
     context["errors"].extend(errors)
     totals = {}
@@ -395,7 +417,7 @@ def collect_connections(context):
         for state, number in states.items():
             totals[state] = totals.get(state, 0) + number
     return {
-        "netns": netns_id(context["proc_root"]),
+        "netns": context_netns(context),
         "by_local_port": dict((str(port), states) for port, states in sorted(counts.items())),
         "totals": totals,
         "filtered": filtered,

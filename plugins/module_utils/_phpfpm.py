@@ -20,7 +20,9 @@ import socket
 import struct
 import subprocess
 
-BINARY_GLOBS = ("/usr/sbin/php-fpm*", "/usr/local/sbin/php-fpm*")
+BINARY_DIRS = ("/usr/sbin", "/usr/local/sbin")
+# php-fpm8.2, php-fpm: not php-fpm-socket-helper or other helpers.
+_BINARY_NAME = re.compile(r"^php-fpm(\d+(\.\d+)?)?$")
 # "[22-Nov-2026 22:48:10] NOTICE: \tlisten.backlog = -1"
 _LINE = re.compile(r"^\[[^\]]*\]\s+(?P<level>[A-Z]+):\s?(?P<text>.*)$")
 _SECTION = re.compile(r"^\[(?P<name>[^\]]+)\]$")
@@ -278,13 +280,17 @@ def pool_record(binary, pool):
     }
 
 
-def find_binaries(patterns=BINARY_GLOBS):
+def find_binaries(directories=BINARY_DIRS):
+    """Every php-fpm binary in the directories (a name test per entry: no glob, no stat of the rest)."""
     found = []
-    for pattern in patterns:
-        for path in sorted(glob.glob(pattern)):
-            name = os.path.basename(path)
-            # php-fpm8.2, php-fpm: not php-fpm-socket-helper or other helpers.
-            if re.match(r"^php-fpm(\d+(\.\d+)?)?$", name) and os.access(path, os.X_OK):
+    for directory in directories:
+        try:
+            names = sorted(name for name in os.listdir(directory) if name.startswith("php-fpm"))
+        except OSError:
+            continue
+        for name in names:
+            path = os.path.join(directory, name)
+            if _BINARY_NAME.match(name) and os.access(path, os.X_OK):
                 found.append(path)
     return found
 

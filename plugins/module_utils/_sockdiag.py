@@ -17,6 +17,7 @@ __metaclass__ = type
 import collections
 import socket
 import struct
+import sys
 
 NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
@@ -350,15 +351,20 @@ def count_runs(runs, counts=None):
             continue
         body = offset + _NLMSGHDR.size
         stop = offset + stride * count
-        # inet_diag_msg: state at byte 1, source port big-endian at bytes 4-5.
-        tally.update(
-            zip(data[body + 1 : stop : stride], data[body + 4 : stop : stride], data[body + 5 : stop : stride])
-        )
+        # inet_diag_msg: state at byte 1, source port big-endian at bytes 4-5,
+        # packed four bytes a socket so that each tallies as one int.
+        keys = bytearray(4 * count)
+        keys[0::4] = data[body + 1 : stop : stride]
+        keys[1::4] = data[body + 4 : stop : stride]
+        keys[2::4] = data[body + 5 : stop : stride]
+        tally.update(memoryview(keys).cast("I"))
     names = TCP_STATES
-    for (state, high, low), number in tally.items():
-        per_port = counts.get((high << 8) | low)
+    for key, number in tally.items():
+        state, high, low, _pad = key.to_bytes(4, sys.byteorder)
+        port = (high << 8) | low
+        per_port = counts.get(port)
         if per_port is None:
-            per_port = counts[(high << 8) | low] = {}
+            per_port = counts[port] = {}
         name = names.get(state, str(state))
         per_port[name] = per_port.get(name, 0) + number
     return counts
