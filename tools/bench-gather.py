@@ -16,7 +16,11 @@ in the same run, alternating:
   - raw tools, like for like: the same plus `ss -tn state established state
     close-wait` filtered to the listened ports (the gathering also counts
     those connections; it also resolves owners, which `ss -p` would do with a
-    full /proc scan and is left out here).
+    full /proc scan and is left out here);
+  - the netlink floor: in process, only the kernel requests the gathering
+    cannot do without (the TCP and unix listener dumps, the connection dump
+    filtered to the listened ports, counted, and /proc/net/netstat): what is
+    left between it and the gathering is the gathering's own work.
 Processes are started by a small launcher forked before the sockets exist,
 as a shell would start them: forking from this process, which holds 10,000
 sockets, would add the cost of copying its file table to every command.
@@ -147,7 +151,7 @@ def port_filter(ports):
 
 def bench(runs):
     sys.path.insert(0, str(COLLECTIONS))
-    from ansible_collections.acceptq.remediation.plugins.module_utils import _snapshot
+    from ansible_collections.acceptq.remediation.plugins.module_utils import _snapshot, _sockdiag
 
     launcher = Launcher()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -167,11 +171,21 @@ def bench(runs):
     raw_literal = [["ss", "-ltnx"], "/proc/net/netstat"]
     raw_like = [["ss", "-ltnx"], ["ss", "-tn", "state", "established", "state", "close-wait", port_filter(ports)]]
     raw_like.append("/proc/net/netstat")
+
+    def netlink_floor():
+        for family in (socket.AF_INET, socket.AF_INET6):
+            _sockdiag.parse_inet(_sockdiag.dump(_sockdiag.inet_request(family, [_sockdiag.TCP_LISTEN])))
+        _sockdiag.parse_unix(_sockdiag.dump(_sockdiag.unix_request([_sockdiag.TCP_LISTEN])))
+        request = _sockdiag.inet_both_families_request([1, 8], local_ports=ports)
+        _sockdiag.count_dump(request, request_type=_sockdiag.TCPDIAG_GETSOCK)
+        with open("/proc/net/netstat") as handle:
+            handle.read()
+
     counted = sum(sum(states.values()) for states in snap["connections_by_port"].values())
     close_wait = sum(states.get("CLOSE_WAIT", 0) for states in snap["connections_by_port"].values())
     load_before = os.getloadavg()
     figures = dict((name, []) for name in ("gather", "gather_cpu", "fact", "fact_cpu", "rss", "raw", "raw_cpu"))
-    figures.update(like=[], like_cpu=[], spawn=[])
+    figures.update(like=[], like_cpu=[], spawn=[], floor=[])
     for _ in range(runs):  # alternate so that machine noise hits all of them alike
         cpu, started = time.process_time(), time.perf_counter()
         _snapshot.snapshot(state_path=in_process_state)
@@ -188,6 +202,9 @@ def bench(runs):
         figures["like"].append(wall)
         figures["like_cpu"].append(cpu)
         figures["spawn"].append(launcher.run([["true"]])[0])
+        started = time.perf_counter()
+        netlink_floor()
+        figures["floor"].append((time.perf_counter() - started) * 1000.0)
     load_after = os.getloadavg()
     launcher.close()
     shutil.rmtree(workdir)
@@ -219,6 +236,8 @@ def bench(runs):
         "raw_like_for_like_ms": round(median["like"], 2),
         "raw_like_for_like_cpu_ms": round(median["like_cpu"], 2),
         "process_spawn_ms": round(median["spawn"], 2),
+        "netlink_floor_ms": round(median["floor"], 2),
+        "ratio_netlink_floor_to_raw": round(median["floor"] / median["raw"], 2),
         "ratio_in_process_to_raw": round(median["gather"] / median["raw"], 2),
         "ratio_fact_process_to_raw": round(median["fact"] / median["raw"], 2),
         "ratio_in_process_to_like_for_like": round(median["gather"] / median["like"], 2),
@@ -282,6 +301,10 @@ def main():
     print(
         "  %-27s %7.2f ms %7.2f ms"
         % ("like-for-like: + ss -tn", result["raw_like_for_like_ms"], result["raw_like_for_like_cpu_ms"])
+    )
+    print(
+        "  netlink floor, in process   %7.2f ms             %5.2fx"
+        % (result["netlink_floor_ms"], result["ratio_netlink_floor_to_raw"])
     )
     print("  starting a process (true)   %7.2f ms" % result["process_spawn_ms"])
     print("  first gather (no state)     %7.2f ms" % result["first_run_ms"])
