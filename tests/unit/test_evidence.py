@@ -130,21 +130,23 @@ def test_a_background_job_for_other_arguments_is_not_taken():
     assert _evidence.background_result(context, "connections", lambda ports: ("here", ports), {80}) == ("here", {80})
 
 
-def test_the_connection_dump_runs_in_the_background_and_counts_alike():
+@pytest.fixture
+def one_connection():
+    """The port of a loopback listener with one accepted connection."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(8)
-    port = server.getsockname()[1]
-    client = socket.create_connection(("127.0.0.1", port))
+    client = socket.create_connection(server.getsockname())
     accepted, _ = server.accept()
-    try:
-        evidence = _evidence.collect(["sockets", "connections"], counter_sample_interval=0)
-        direct = _evidence.count_connections({port})[0]
-    finally:
-        for sock in (client, accepted, server):
-            sock.close()
-    assert evidence["connections"]["by_local_port"][str(port)] == {"ESTABLISHED": 1}
-    assert direct[port] == {"ESTABLISHED": 1}
+    yield server.getsockname()[1]
+    for sock in (client, accepted, server):
+        sock.close()
+
+
+def test_the_connection_dump_runs_in_the_background_and_counts_alike(one_connection):
+    evidence = _evidence.collect(["sockets", "connections"], counter_sample_interval=0)
+    assert evidence["connections"]["by_local_port"][str(one_connection)] == {"ESTABLISHED": 1}
+    assert _evidence.count_connections({one_connection})[0][one_connection] == {"ESTABLISHED": 1}
     assert evidence["connections"]["filtered"] is True
 
 
@@ -160,17 +162,9 @@ def test_an_unbuffered_read_of_a_file_longer_than_one_chunk(tmp_path, monkeypatc
     assert _evidence.read_text_unbuffered(str(path)) == path.read_text()
 
 
-def test_connections_fall_back_to_one_dump_per_family(monkeypatch):
-    import socket
-
+def test_connections_fall_back_to_one_dump_per_family(monkeypatch, one_connection):
     from ansible_collections.acceptq.remediation.plugins.module_utils import _sockdiag
 
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    port = server.getsockname()[1]
-    client = socket.create_connection(("127.0.0.1", port))
-    accepted, _ = server.accept()
     real_count_dump = _sockdiag.count_dump
     asked = []
 
@@ -181,12 +175,8 @@ def test_connections_fall_back_to_one_dump_per_family(monkeypatch):
         return real_count_dump(payload, counts, request_type=request_type)
 
     monkeypatch.setattr(_sockdiag, "count_dump", count_dump_refusing_the_legacy_request)
-    try:
-        context = {"proc_root": "/proc", "errors": [], "listened_ports": {port}}
-        section = _evidence.collect_connections(context)
-    finally:
-        for sock in (client, accepted, server):
-            sock.close()
+    context = {"proc_root": "/proc", "errors": [], "listened_ports": {one_connection}}
+    section = _evidence.collect_connections(context)
     assert asked == [_sockdiag.TCPDIAG_GETSOCK, _sockdiag.SOCK_DIAG_BY_FAMILY, _sockdiag.SOCK_DIAG_BY_FAMILY]
-    assert section["by_local_port"] == {str(port): {"ESTABLISHED": 1}}
+    assert section["by_local_port"] == {str(one_connection): {"ESTABLISHED": 1}}
     assert context["errors"] == []
