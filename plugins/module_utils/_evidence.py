@@ -105,9 +105,11 @@ class Background(object):
 
     Reading /proc/locks takes the kernel's file_rwsem for writing, which
     waits for an RCU grace period (6-8 ms on an idle VM, longer while this
-    process keeps a CPU busy) using no CPU; a netlink dump of thousands of
-    connections is kernel time with the GIL released. Started early, both
-    overlap the rest of the gathering instead of adding to it.
+    process keeps a CPU busy) using no CPU: one syscall, so it overlaps the
+    rest fully. A netlink dump of thousands of connections is kernel time
+    too, but each of its 32 KiB replies takes the GIL back, so it overlaps
+    only in part (a millisecond or two on a 2-vCPU VM; more where the main
+    thread waits on php-fpm -tt).
     """
 
     def __init__(self, function, *args):
