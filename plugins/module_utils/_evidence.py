@@ -67,21 +67,16 @@ def parse_netstat(text, source="/proc/net/netstat"):
     return counters
 
 
-def read_text(path):
-    try:
-        with open(path) as handle:
-            return handle.read()
-    except (IOError, OSError) as exc:
-        raise EvidenceError("%s: %s" % (path, exc.strerror or exc)) from None
-
-
 # Big enough that /proc/locks comes back in one read: a seq_file read fills
 # the whole buffer, and every further read is one more wait for the GIL.
-UNBUFFERED_CHUNK = 1 << 20
+READ_CHUNK = 1 << 20
 
 
-def read_text_unbuffered(path):
-    """read_text in os-level reads: one syscall for a file under UNBUFFERED_CHUNK."""
+def read_text(path):
+    """A file's text in os-level reads (no buffered file object to build).
+
+    One syscall for a file under READ_CHUNK; raises EvidenceError naming it.
+    """
     try:
         fd = os.open(path, os.O_RDONLY)
     except (IOError, OSError) as exc:
@@ -89,9 +84,9 @@ def read_text_unbuffered(path):
     try:
         parts = []
         while True:
-            chunk = os.read(fd, UNBUFFERED_CHUNK)
+            chunk = os.read(fd, READ_CHUNK)
             parts.append(chunk)
-            if len(chunk) < UNBUFFERED_CHUNK:
+            if len(chunk) < READ_CHUNK:
                 break
         return b"".join(parts).decode("utf-8", "replace")
     except (IOError, OSError) as exc:
@@ -341,13 +336,18 @@ def _dump_listeners(errors, label, request, parse):
 def collect_sockets(context):
     errors = context["errors"]
     section = {"netns": context_netns(context), "listeners": [], "source": "netlink sock_diag"}
-    inet_sockets = []
     readable = True
-    for family, label in ((socket.AF_INET, "tcp (AF_INET)"), (socket.AF_INET6, "tcp (AF_INET6)")):
-        request = _sockdiag.inet_request(family, [_sockdiag.TCP_LISTEN])
-        parsed = _dump_listeners(errors, label, request, _sockdiag.parse_inet)
-        readable = readable and parsed is not None
-        inet_sockets.extend(parsed or [])
+    try:
+        # Both families in one request, as for the connections below.
+        request = _sockdiag.inet_both_families_request([_sockdiag.TCP_LISTEN])
+        inet_sockets = _sockdiag.parse_inet(_sockdiag.dump(request, request_type=_sockdiag.TCPDIAG_GETSOCK))
+    except (OSError, _sockdiag.SockDiagError):
+        inet_sockets = []
+        for family, label in ((socket.AF_INET, "tcp (AF_INET)"), (socket.AF_INET6, "tcp (AF_INET6)")):
+            request = _sockdiag.inet_request(family, [_sockdiag.TCP_LISTEN])
+            parsed = _dump_listeners(errors, label, request, _sockdiag.parse_inet)
+            readable = readable and parsed is not None
+            inet_sockets.extend(parsed or [])
     if readable:
         context["listened_ports"] = set(sock["local_port"] for sock in inet_sockets if sock["state"] == "LISTEN")
     # The connection dump needs only the ports: it runs while the rest is read.
@@ -477,7 +477,7 @@ def collect_locks(context):
     source = os.path.join(proc_root, "locks")
     section = {"files": [], "waiters_total": 0}
     try:
-        entries = parse_locks(background_result(context, "locks", read_text_unbuffered, source), source)
+        entries = parse_locks(background_result(context, "locks", read_text, source), source)
     except EvidenceError as exc:
         context["errors"].append({"section": "locks", "source": source, "message": str(exc)})
         return section
@@ -558,7 +558,7 @@ def collect(sections=None, proc_root="/proc", counter_sample_interval=1.0, owner
     evidence = {"schema": SCHEMA_VERSION, "sections": sections, "errors": errors, "host": collect_host(context)}
     linux = evidence["host"]["system"] == "Linux"
     if linux:
-        start_background(context, "locks", read_text_unbuffered, os.path.join(proc_root, "locks"))
+        start_background(context, "locks", read_text, os.path.join(proc_root, "locks"))
     for name in sorted(sections, key=RUN_ORDER.index):
         if name == "host":
             continue

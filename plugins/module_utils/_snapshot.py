@@ -39,11 +39,10 @@ COUNTER_METRICS = (
 def load_state(path):
     """The previous run's counters, or None (first run, or an unreadable state)."""
     try:
-        with open(path) as handle:
-            state = json.load(handle)
+        state = json.loads(_evidence.read_text(path))
         if isinstance(state.get("time"), (int, float)) and isinstance(state.get("counters"), dict):
             return state
-    except (IOError, OSError, ValueError, AttributeError):
+    except (_evidence.EvidenceError, ValueError, AttributeError):
         pass
     return None
 
@@ -65,9 +64,14 @@ def write_atomically(path, text, mode=0o644):
     directory = os.path.dirname(path) or "."
     handle, temp = _create_temp(directory, ".%s." % os.path.basename(path))
     try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text)
-        os.chmod(temp, mode)
+        try:
+            data = text.encode("utf-8")
+            while data:
+                data = data[os.write(handle, data) :]
+        finally:
+            os.close(handle)
+        if mode != 0o600:  # the temp file is created 0600
+            os.chmod(temp, mode)
         os.rename(temp, path)
     except BaseException:
         try:

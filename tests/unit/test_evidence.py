@@ -100,7 +100,7 @@ def test_locks_background_read_gives_what_a_direct_read_gives():
     proc_root = str(FIXTURES / "overflow" / "proc")
     source = os.path.join(proc_root, "locks")
     context = {"proc_root": proc_root, "errors": [], "sections": ["sockets", "locks"]}
-    _evidence.start_background(context, "locks", _evidence.read_text_unbuffered, source)
+    _evidence.start_background(context, "locks", _evidence.read_text, source)
     assert isinstance(context["background"]["locks"], _evidence.Background)
     in_background = _evidence.collect_locks(context)
     assert context["background"] == {}  # taken once, not kept for a later run
@@ -111,7 +111,7 @@ def test_locks_background_read_gives_what_a_direct_read_gives():
 
 def test_locks_background_failure_is_the_same_error(tmp_path):
     context = {"proc_root": str(tmp_path), "errors": [], "sections": ["locks"]}
-    _evidence.start_background(context, "locks", _evidence.read_text_unbuffered, str(tmp_path / "locks"))
+    _evidence.start_background(context, "locks", _evidence.read_text, str(tmp_path / "locks"))
     assert _evidence.collect_locks(context) == {"files": [], "waiters_total": 0}
     (error,) = context["errors"]
     assert error["source"] == str(tmp_path / "locks")
@@ -120,7 +120,7 @@ def test_locks_background_failure_is_the_same_error(tmp_path):
 
 def test_no_background_job_for_a_section_not_asked_for():
     context = {"proc_root": "/proc", "errors": [], "sections": ["sockets", "connections"]}
-    _evidence.start_background(context, "locks", _evidence.read_text_unbuffered, "/proc/locks")
+    _evidence.start_background(context, "locks", _evidence.read_text, "/proc/locks")
     assert "locks" not in context.get("background", {})
 
 
@@ -155,11 +155,11 @@ def test_every_collector_has_its_place_in_the_run_order():
     assert _evidence.RUN_ORDER.index("sockets") < _evidence.RUN_ORDER.index("connections")
 
 
-def test_an_unbuffered_read_of_a_file_longer_than_one_chunk(tmp_path, monkeypatch):
-    monkeypatch.setattr(_evidence, "UNBUFFERED_CHUNK", 7)
+def test_a_read_of_a_file_longer_than_one_chunk(tmp_path, monkeypatch):
+    monkeypatch.setattr(_evidence, "READ_CHUNK", 7)
     path = tmp_path / "long"
     path.write_text("1: FLOCK ADVISORY WRITE 12 fd:01:2 0 EOF\n" * 3)
-    assert _evidence.read_text_unbuffered(str(path)) == path.read_text()
+    assert _evidence.read_text(str(path)) == path.read_text()
 
 
 def test_connections_fall_back_to_one_dump_per_family(monkeypatch, one_connection):
@@ -180,3 +180,38 @@ def test_connections_fall_back_to_one_dump_per_family(monkeypatch, one_connectio
     assert asked == [_sockdiag.TCPDIAG_GETSOCK, _sockdiag.SOCK_DIAG_BY_FAMILY, _sockdiag.SOCK_DIAG_BY_FAMILY]
     assert section["by_local_port"] == {str(one_connection): {"ESTABLISHED": 1}}
     assert context["errors"] == []
+
+
+def test_listeners_of_both_families_from_one_request_or_one_each(monkeypatch):
+    from ansible_collections.acceptq.remediation.plugins.module_utils import _sockdiag
+
+    held = []
+    for family, address in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+        try:
+            server = socket.socket(family)
+            server.bind((address, 0))
+        except OSError:
+            pytest.skip("no IPv6 loopback here")
+        server.listen(4)
+        held.append(server)
+    expected = {"127.0.0.1:%d" % held[0].getsockname()[1], "[::1]:%d" % held[1].getsockname()[1]}
+    real_dump = _sockdiag.dump
+    asked = []
+
+    def dump_refusing_the_legacy_request(payload, request_type=_sockdiag.SOCK_DIAG_BY_FAMILY, **kwargs):
+        asked.append(request_type)
+        if request_type == _sockdiag.TCPDIAG_GETSOCK:
+            raise _sockdiag.SockDiagError("kernel answered error 22")
+        return real_dump(payload, request_type=request_type, **kwargs)
+
+    try:
+        one_request = _evidence.collect(["sockets"], counter_sample_interval=0)
+        monkeypatch.setattr(_sockdiag, "dump", dump_refusing_the_legacy_request)
+        one_each = _evidence.collect(["sockets"], counter_sample_interval=0)
+    finally:
+        for server in held:
+            server.close()
+    for evidence in (one_request, one_each):
+        assert expected <= {listener["local"] for listener in evidence["sockets"]["listeners"]}
+        assert evidence["errors"] == []
+    assert asked == [_sockdiag.TCPDIAG_GETSOCK] + [_sockdiag.SOCK_DIAG_BY_FAMILY] * 3
