@@ -45,7 +45,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 COLLECTIONS = ROOT / ".ansible" / "collections"
-FACT_TEMPLATE = ROOT / "roles" / "queue_facts" / "templates" / "acceptq.fact.j2"
 NAMESPACE = "acceptq-bench-%d" % os.getpid()
 
 LISTENERS, STALLED, ESTABLISHED, CLOSE_WAIT = 100, 10, 4000, 1000
@@ -97,27 +96,6 @@ class Launcher:
         self.process.wait()
 
 
-def render_fact(path, state_dir):
-    """The fact as the role installs it, pointing at this working tree's code."""
-    import jinja2  # the venv's, as Ansible renders it
-
-    environment = jinja2.Environment(keep_trailing_newline=True)
-    environment.filters["comment"] = lambda text: "#\n# %s\n#" % text
-    environment.filters["to_json"] = json.dumps
-    text = environment.from_string(FACT_TEMPLATE.read_text()).render(
-        ansible_managed="Ansible managed (rendered by tools/bench-gather.py)",
-        queue_facts_lib_dir=str(COLLECTIONS),
-        queue_facts_state_dir=state_dir,
-    )
-    interpreter = text.splitlines()[0][2:].split()[0]
-    if not os.access(interpreter, os.X_OK):  # no system python: the same flags on ours
-        text = text.replace(interpreter, sys.executable, 1)
-    with open(path, "w") as handle:
-        handle.write(text)
-    os.chmod(path, 0o755)
-    return text.splitlines()[0]
-
-
 def build_sockets():
     held = []
     listeners = []
@@ -151,6 +129,8 @@ def port_filter(ports):
 
 def bench(runs):
     sys.path.insert(0, str(COLLECTIONS))
+    sys.path.insert(0, str(ROOT / "src"))
+    from acceptq.collection import render_fact
     from ansible_collections.acceptq.remediation.plugins.module_utils import _snapshot, _sockdiag
 
     launcher = Launcher()
@@ -160,7 +140,7 @@ def bench(runs):
     time.sleep(1.0)  # let SYN retries hit the stalled listeners
     workdir = tempfile.mkdtemp(prefix="acceptq-bench-")
     fact_path = os.path.join(workdir, "acceptq.fact")
-    shebang = render_fact(fact_path, workdir)
+    shebang = render_fact(ROOT, Path(fact_path), workdir)
     in_process_state = os.path.join(workdir, "state.json")
     # First runs: no state yet, owners found by a full /proc scan.
     started = time.perf_counter()

@@ -42,3 +42,31 @@ def import_shared(root: Path):
     path = str(collections_path(root))
     if path not in sys.path:
         sys.path.insert(0, path)
+
+
+def render_fact(root: Path, target: Path, state_dir: str, lib_dir: Path | None = None) -> str:
+    """roles/queue_facts' acceptq.fact rendered outside Ansible (benchmark, tests).
+
+    Points at this checkout's code (or lib_dir). Where the shebang's
+    interpreter is missing, the same flags run this Python. Returns the
+    shebang line.
+    """
+    import json
+
+    import jinja2  # what Ansible renders templates with
+
+    environment = jinja2.Environment(keep_trailing_newline=True)
+    environment.filters["comment"] = lambda text: "#\n# %s\n#" % text
+    environment.filters["to_json"] = json.dumps
+    template = root / "roles" / "queue_facts" / "templates" / "acceptq.fact.j2"
+    text = environment.from_string(template.read_text()).render(
+        ansible_managed="Ansible managed (rendered outside Ansible)",
+        queue_facts_lib_dir=str(lib_dir or collections_path(root)),
+        queue_facts_state_dir=state_dir,
+    )
+    interpreter = text.splitlines()[0][2:].split()[0]
+    if not os.access(interpreter, os.X_OK):
+        text = text.replace(interpreter, sys.executable, 1)
+    target.write_text(text)
+    target.chmod(0o755)
+    return text.splitlines()[0]
