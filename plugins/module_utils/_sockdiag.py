@@ -170,7 +170,7 @@ def dump_runs(payload, seq=1, recv_size=65536, request_type=SOCK_DIAG_BY_FAMILY)
     """Send one dump request; yield (reply, type, offset, stride, count, length)
     for each run of alike messages (see walk_runs) as each reply arrives.
 
-    Stops after the kernel's NLMSG_DONE; raises SockDiagError on its error.
+    Stops after the kernel's NLMSG_DONE (or ack); raises SockDiagError on its error.
     Each reply is walked once and can be dropped once its runs are read, so
     a dump of thousands of sockets never sits in memory whole. The kernel
     fills one reply of at most 32 KiB per read, so 64 KiB always holds one.
@@ -185,7 +185,7 @@ def dump_runs(payload, seq=1, recv_size=65536, request_type=SOCK_DIAG_BY_FAMILY)
                 return
             for run in walk_runs(reply):
                 yield (reply,) + run
-                if run[0] == NLMSG_DONE:
+                if run[0] in (NLMSG_DONE, NLMSG_ERROR):  # an error of 0 is an ack: the end too
                     return
     finally:
         sock.close()

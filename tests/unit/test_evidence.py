@@ -124,7 +124,7 @@ def test_no_background_job_for_a_section_not_asked_for():
     assert "locks" not in context.get("background", {})
 
 
-def test_a_background_job_for_other_arguments_is_not_taken():
+def test_a_background_job_of_another_function_is_not_taken():
     context = {"proc_root": "/proc", "errors": [], "sections": ["connections"]}
     _evidence.start_background(context, "connections", lambda ports: ("background", ports), {80})
     assert _evidence.background_result(context, "connections", lambda ports: ("here", ports), {80}) == ("here", {80})
@@ -144,10 +144,15 @@ def one_connection():
 
 
 def test_the_connection_dump_runs_in_the_background_and_counts_alike(one_connection):
-    evidence = _evidence.collect(["sockets", "connections"], counter_sample_interval=0)
-    assert evidence["connections"]["by_local_port"][str(one_connection)] == {"ESTABLISHED": 1}
+    context = {"proc_root": "/proc", "errors": [], "sections": ["sockets", "connections"]}
+    _evidence.collect_sockets(context)
+    job = context["background"]["connections"]
+    assert isinstance(job, _evidence.Background) and job.args == (context["listened_ports"],)
+    section = _evidence.collect_connections(context)
+    assert context["background"] == {}  # the section took the job's result
+    assert section["by_local_port"][str(one_connection)] == {"ESTABLISHED": 1}
     assert _evidence.count_connections({one_connection})[0][one_connection] == {"ESTABLISHED": 1}
-    assert evidence["connections"]["filtered"] is True
+    assert section["filtered"] is True
 
 
 def test_every_collector_has_its_place_in_the_run_order():
