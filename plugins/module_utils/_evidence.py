@@ -411,8 +411,24 @@ def collect_connections(context):
     """ESTABLISHED and CLOSE_WAIT per local port, for the ports listened on."""
     listened = context.get("listened_ports")
     if listened is not None and not listened:
+        job = context.get("background", {}).pop("connections", None)
+        if job is not None:
+            job.result()  # not left running behind the caller
         return {"netns": context_netns(context), "by_local_port": {}, "totals": {}, "filtered": True}
-    counts, errors, filtered = background_result(context, "connections", count_connections, listened)
+    job = context.get("background", {}).pop("connections", None)
+    if job is None:
+        counts, errors, filtered = count_connections(listened)
+    else:
+        counts, errors, filtered = job.result()
+        if filtered and listened is not None:
+            # A job started on the previous run's ports: drop the ports no
+            # longer listened on and count the new ones now.
+            counts = dict((port, states) for port, states in counts.items() if port in listened)
+            missing = listened - job.args[0]
+            if missing:
+                more, more_errors, _filtered = count_connections(missing)
+                counts.update(more)
+                errors = errors + more_errors
     context["errors"].extend(errors)
     totals = {}
     for states in counts.values():
@@ -539,10 +555,35 @@ LINUX_ONLY = ("kernel", "sockets", "connections", "locks", "php_fpm", "nginx")
 # the sections that collect a background job's result last, so that the
 # kernel's waits overlap the other sections' work.
 RUN_ORDER = ("host", "sockets", "kernel", "php_fpm", "nginx", "connections", "locks")
+# The sections that wait for a background job.
+WAITING = ("connections", "locks")
 
 
-def collect(sections=None, proc_root="/proc", counter_sample_interval=1.0, owner_hints=None):
-    """Run the requested collectors and return the evidence document."""
+def _port_set(ports):
+    """A previous run's listened ports as a set, or None where they are unusable."""
+    try:
+        found = frozenset(int(port) for port in ports or ())
+    except (TypeError, ValueError):
+        return None
+    return found if found and all(0 < port < 65536 for port in found) else None
+
+
+def collect(
+    sections=None,
+    proc_root="/proc",
+    counter_sample_interval=1.0,
+    owner_hints=None,
+    port_hints=None,
+    before_waiting=None,
+):
+    """Run the requested collectors and return the evidence document.
+
+    owner_hints, port_hints: the previous run's socket owners and listened
+    ports (a snapshot's state), which make a repeated run cheaper.
+    before_waiting: called once with the evidence so far, after the sections
+    that need no background job and before those that wait for one, so that
+    a caller's own work overlaps the kernel's.
+    """
     sections = list(sections or COLLECTORS)
     unknown = [name for name in sections if name not in COLLECTORS]
     if unknown:
@@ -559,8 +600,16 @@ def collect(sections=None, proc_root="/proc", counter_sample_interval=1.0, owner
     linux = evidence["host"]["system"] == "Linux"
     if linux:
         start_background(context, "locks", read_text, os.path.join(proc_root, "locks"))
-    for name in sorted(sections, key=RUN_ORDER.index):
-        if name == "host":
+        ports = _port_set(port_hints)
+        if ports is not None:
+            # The connection dump is the longest job: start it now on the last
+            # run's ports rather than after the listener dump.
+            start_background(context, "connections", count_connections, ports)
+    for name in sorted(sections, key=RUN_ORDER.index) + [None]:
+        if before_waiting is not None and (name is None or name in WAITING):
+            before_waiting(evidence)
+            before_waiting = None
+        if name is None or name == "host":
             continue
         if name in LINUX_ONLY and not linux:
             errors.append(

@@ -120,58 +120,77 @@ def snapshot(state_path=None, proc_root="/proc", now=None):
     """The fact document. Never raises for bad input: problems go to "errors"."""
     now = time.time() if now is None else now
     previous = load_state(state_path) if state_path else None
+    document = {"schema": 1, "time": now}
+    state_errors = []
+
+    def before_waiting(evidence):
+        # Everything but connections and flock: done while the kernel finishes those.
+        kernel = evidence.get("kernel") or {}
+        counters = kernel.get("counters") or {}
+        rates, elapsed = counter_rates(counters, previous, now)
+        sockets = evidence.get("sockets") or {}
+        listeners = sockets.get("listeners") or []
+        if state_path and counters:
+            state = {
+                "time": now,
+                "counters": counters,
+                "owner_fds": sockets.get("owner_fds") or {},
+                "listened_ports": sorted(set(item["port"] for item in listeners if "port" in item)),
+            }
+            try:
+                write_atomically(state_path, json.dumps(state), mode=0o600)
+            except (IOError, OSError) as exc:
+                state_errors.append(
+                    {"section": "state", "source": state_path, "message": "cannot save counters: %s" % exc}
+                )
+        document.update(
+            {
+                "netns": kernel.get("netns"),
+                "sysctls": kernel.get("sysctls") or {},
+                "counters": rates,
+                "rate_interval_s": round(elapsed, 3) if elapsed else None,
+                "listeners": [listener_view(item) for item in listeners],
+            }
+        )
+
     try:
         evidence = _evidence.collect(
             SNAPSHOT_SECTIONS,
             proc_root=proc_root,
             counter_sample_interval=0,
             owner_hints=(previous or {}).get("owner_fds"),
+            port_hints=(previous or {}).get("listened_ports"),
+            before_waiting=before_waiting,
         )
     except Exception as exc:  # the fact must print JSON whatever happens
         return {"schema": 1, "time": now, "errors": [{"section": "all", "source": "gather", "message": repr(exc)}]}
-    errors = list(evidence["errors"])
-    kernel = evidence.get("kernel") or {}
-    counters = kernel.get("counters") or {}
-    rates, elapsed = counter_rates(counters, previous, now)
-    if state_path and counters:
-        owner_fds = (evidence.get("sockets") or {}).get("owner_fds") or {}
-        try:
-            write_atomically(
-                state_path, json.dumps({"time": now, "counters": counters, "owner_fds": owner_fds}), mode=0o600
-            )
-        except (IOError, OSError) as exc:
-            errors.append({"section": "state", "source": state_path, "message": "cannot save counters: %s" % exc})
     locks = evidence.get("locks") or {}
     waiters_by_process = {}
     for record in locks.get("files") or []:
         for name, number in record["waiters_by_process"].items():
             waiters_by_process[name] = waiters_by_process.get(name, 0) + number
-    return {
-        "schema": 1,
-        "time": now,
-        "netns": kernel.get("netns"),
-        "sysctls": kernel.get("sysctls") or {},
-        "counters": rates,
-        "rate_interval_s": round(elapsed, 3) if elapsed else None,
-        "listeners": [listener_view(item) for item in (evidence.get("sockets") or {}).get("listeners") or []],
-        "connections_by_port": (evidence.get("connections") or {}).get("by_local_port") or {},
-        "flock": {
-            "waiters_total": locks.get("waiters_total", 0),
-            "files": [
-                {
-                    "path": record["path"],
-                    "device": record["device"],
-                    "inode": record["inode"],
-                    "waiters": record["waiters"],
-                    "waiters_by_process": record["waiters_by_process"],
-                }
-                for record in locks.get("files") or []
-            ],
-            "waiters_by_process": waiters_by_process,
-        },
-        "php_fpm_pools": (evidence.get("php_fpm") or {}).get("pools") or [],
-        "errors": errors,
-    }
+    document.update(
+        {
+            "connections_by_port": (evidence.get("connections") or {}).get("by_local_port") or {},
+            "flock": {
+                "waiters_total": locks.get("waiters_total", 0),
+                "files": [
+                    {
+                        "path": record["path"],
+                        "device": record["device"],
+                        "inode": record["inode"],
+                        "waiters": record["waiters"],
+                        "waiters_by_process": record["waiters_by_process"],
+                    }
+                    for record in locks.get("files") or []
+                ],
+                "waiters_by_process": waiters_by_process,
+            },
+            "php_fpm_pools": (evidence.get("php_fpm") or {}).get("pools") or [],
+            "errors": list(evidence["errors"]) + state_errors,
+        }
+    )
+    return document
 
 
 def _label_value(value):

@@ -220,3 +220,70 @@ def test_listeners_of_both_families_from_one_request_or_one_each(monkeypatch):
         assert expected <= {listener["local"] for listener in evidence["sockets"]["listeners"]}
         assert evidence["errors"] == []
     assert asked == [_sockdiag.TCPDIAG_GETSOCK] + [_sockdiag.SOCK_DIAG_BY_FAMILY] * 3
+
+
+@pytest.fixture
+def two_connections(one_connection):
+    """Two loopback listener ports, each with one accepted connection."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    client = socket.create_connection(server.getsockname())
+    accepted, _ = server.accept()
+    yield one_connection, server.getsockname()[1]
+    for sock in (client, accepted, server):
+        sock.close()
+
+
+def _free_port():
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    return port
+
+
+def test_a_dump_started_on_the_last_runs_ports_is_mended(monkeypatch, two_connections):
+    kept, opened = two_connections
+    gone = _free_port()  # listened on last run, not now
+    real_count = _evidence.count_connections
+    asked = []
+
+    def count_connections(listened):
+        asked.append(set(listened))
+        return real_count(listened)
+
+    monkeypatch.setattr(_evidence, "count_connections", count_connections)
+    evidence = _evidence.collect(["sockets", "connections"], port_hints=[kept, str(gone)])
+    assert asked[0] == {kept, gone}  # started on the hints, before the listener dump
+    assert opened in asked[1] and kept not in asked[1]  # then only the ports new since
+    by_port = evidence["connections"]["by_local_port"]
+    assert by_port[str(kept)] == by_port[str(opened)] == {"ESTABLISHED": 1}
+    assert str(gone) not in by_port
+    assert evidence["errors"] == []
+
+
+@pytest.mark.parametrize(
+    "hints, expected",
+    [(None, None), ([], None), (["http"], None), ([0, 80], None), ([70000], None), ([80, "443"], {80, 443})],
+)
+def test_unusable_port_hints_are_ignored(hints, expected):
+    assert _evidence._port_set(hints) == (frozenset(expected) if expected else None)
+
+
+def test_before_waiting_sees_every_section_but_the_waiting_ones():
+    seen = []
+    evidence = _evidence.collect(
+        ["kernel", "connections", "locks"],
+        counter_sample_interval=0,
+        before_waiting=lambda found: seen.append(set(found)),
+    )
+    assert len(seen) == 1 and "kernel" in seen[0]
+    assert not seen[0] & set(_evidence.WAITING)
+    assert "connections" in evidence and "locks" in evidence
+
+
+def test_before_waiting_is_called_once_without_waiting_sections():
+    seen = []
+    _evidence.collect(["kernel"], counter_sample_interval=0, before_waiting=lambda found: seen.append(set(found)))
+    assert len(seen) == 1 and "kernel" in seen[0]
