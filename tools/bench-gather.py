@@ -21,6 +21,8 @@ in the same run, alternating:
     cannot do without (the TCP and unix listener dumps, the connection dump
     filtered to the listened ports, counted, and /proc/net/netstat): what is
     left between it and the gathering is the gathering's own work.
+Each round runs every measurement once, starting one further along the list
+than the round before, so that none always follows the same one.
 Processes are started by a small launcher forked before the sockets exist,
 as a shell would start them: forking from this process, which holds 10,000
 sockets, would add the cost of copying its file table to every command.
@@ -167,25 +169,43 @@ def bench(runs):
     load_before = os.getloadavg()
     figures = dict((name, []) for name in ("gather", "gather_cpu", "fact", "fact_cpu", "rss", "raw", "raw_cpu"))
     figures.update(like=[], like_cpu=[], spawn=[], floor=[])
-    for _ in range(runs):  # alternate so that machine noise hits all of them alike
+
+    def gather():
         cpu, started = time.process_time(), time.perf_counter()
         _snapshot.snapshot(state_path=in_process_state)
         figures["gather"].append((time.perf_counter() - started) * 1000.0)
         figures["gather_cpu"].append((time.process_time() - cpu) * 1000.0)
+
+    def fact():
         wall, cpu, rss = launcher.run([[fact_path]])
         figures["fact"].append(wall)
         figures["fact_cpu"].append(cpu)
         figures["rss"].append(rss)
+
+    def raw():
         wall, cpu, _rss = launcher.run(raw_literal)
         figures["raw"].append(wall)
         figures["raw_cpu"].append(cpu)
+
+    def like():
         wall, cpu, _rss = launcher.run(raw_like)
         figures["like"].append(wall)
         figures["like_cpu"].append(cpu)
+
+    def spawn():
         figures["spawn"].append(launcher.run([["true"]])[0])
+
+    def floor():
         started = time.perf_counter()
         netlink_floor()
         figures["floor"].append((time.perf_counter() - started) * 1000.0)
+
+    steps = [gather, fact, raw, like, spawn, floor]
+    for index in range(runs):
+        # Alternate so that machine noise hits all of them alike, and rotate
+        # so that none always follows the same one (the caches each leaves).
+        for step in steps[index % len(steps) :] + steps[: index % len(steps)]:
+            step()
     load_after = os.getloadavg()
     launcher.close()
     shutil.rmtree(workdir)
