@@ -56,8 +56,6 @@ _HEADER_PREFIX = struct.Struct("=IH")
 _RTATTR = struct.Struct("=HH")
 # inet_diag_msg: family, state, timer, retrans, then inet_diag_sockid
 # (ports big-endian, addresses raw, interface, cookie), then five u32.
-_INET_MSG_HEAD = struct.Struct("=BBBB")
-_INET_PORTS = struct.Struct("!HH")
 _INET_TAIL = struct.Struct("=IIIII")
 _INET_MSG_LEN = 72
 _UNIX_MSG = struct.Struct("=BBBBIII")
@@ -265,32 +263,27 @@ def _attributes(body, offset):
     return attrs
 
 
-def _address(family, raw):
-    if family == socket.AF_INET:
-        return socket.inet_ntop(socket.AF_INET, raw[:4])
-    return socket.inet_ntop(socket.AF_INET6, raw[:16])
-
-
 def parse_inet(data):
-    """Parse an inet_diag dump into a list of socket dicts."""
+    """Parse an inet_diag dump into a list of socket dicts: what a listener record uses."""
     sockets = []
-    for msg_type, body in iter_messages(data):
-        if msg_type not in INET_REPLY_TYPES or len(body) < _INET_MSG_LEN:
+    for msg_type, start, end in walk_messages(data):
+        if msg_type not in INET_REPLY_TYPES or end - start < _INET_MSG_LEN:
             continue
-        family, state, _timer, _retrans = _INET_MSG_HEAD.unpack_from(body, 0)
-        sport, dport = _INET_PORTS.unpack_from(body, 4)
-        _expires, rqueue, wqueue, uid, inode = _INET_TAIL.unpack_from(body, 52)
+        family, state = data[start], data[start + 1]
+        _expires, rqueue, wqueue, _uid, inode = _INET_TAIL.unpack_from(data, start + 52)
+        inet = family == socket.AF_INET
         sockets.append(
             {
-                "family": "inet" if family == socket.AF_INET else "inet6",
+                "family": "inet" if inet else "inet6",
                 "state": TCP_STATES.get(state, str(state)),
-                "local_address": _address(family, body[8:24]),
-                "local_port": sport,
-                "peer_address": _address(family, body[24:40]),
-                "peer_port": dport,
+                "local_address": (
+                    socket.inet_ntop(socket.AF_INET, data[start + 8 : start + 12])
+                    if inet
+                    else socket.inet_ntop(socket.AF_INET6, data[start + 8 : start + 24])
+                ),
+                "local_port": (data[start + 4] << 8) | data[start + 5],
                 "recv_q": rqueue,
                 "send_q": wqueue,
-                "uid": uid,
                 "inode": inode,
             }
         )
