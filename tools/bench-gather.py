@@ -21,8 +21,8 @@ in the same run, alternating:
     cannot do without (the TCP and unix listener dumps, the connection dump
     filtered to the listened ports, counted, and /proc/net/netstat): what is
     left between it and the gathering is the gathering's own work.
-Each round runs every measurement once, starting one further along the list
-than the round before, so that none always follows the same one.
+Each round runs every measurement once, in a shuffled order, so that none
+always follows the same one.
 Processes are started by a small launcher forked before the sockets exist,
 as a shell would start them: forking from this process, which holds 10,000
 sockets, would add the cost of copying its file table to every command.
@@ -35,6 +35,7 @@ Figures only; nothing here asserts a time.
 import argparse
 import json
 import os
+import random
 import resource
 import shutil
 import socket
@@ -201,10 +202,13 @@ def bench(runs):
         figures["floor"].append((time.perf_counter() - started) * 1000.0)
 
     steps = [gather, fact, raw, like, spawn, floor]
-    for index in range(runs):
-        # Alternate so that machine noise hits all of them alike, and rotate
-        # so that none always follows the same one (the caches each leaves).
-        for step in steps[index % len(steps) :] + steps[: index % len(steps)]:
+    order = random.Random(runs)  # the same orders for the same --runs
+    for _ in range(runs):
+        # Every measurement once a round, so that machine noise hits all of
+        # them alike, in a shuffled order: what runs just before one changes
+        # its time (caches, the CPU it wakes on) by up to a few milliseconds.
+        order.shuffle(steps)
+        for step in steps:
             step()
     load_after = os.getloadavg()
     launcher.close()
