@@ -350,8 +350,11 @@ def collect_sockets(context):
             inet_sockets.extend(parsed or [])
     if readable:
         context["listened_ports"] = set(sock["local_port"] for sock in inet_sockets if sock["state"] == "LISTEN")
-    # The connection dump needs only the ports: it runs while the rest is read.
-    start_background(context, "connections", count_connections, context.get("listened_ports"))
+    listened = context.get("listened_ports")
+    section["listened_ports"] = sorted(listened) if listened is not None else None
+    if listened is None or listened:
+        # The connection dump needs only the ports: it runs while the rest is read.
+        start_background(context, "connections", count_connections, listened)
     request = _sockdiag.unix_request([_sockdiag.TCP_LISTEN])
     unix_sockets = _dump_listeners(errors, "unix", request, _sockdiag.parse_unix) or []
     listening = set(sock["inode"] for sock in inet_sockets + unix_sockets if sock["state"] == "LISTEN")
@@ -407,28 +410,39 @@ def count_connections(listened):
     return counts, errors, ports is not None
 
 
+def _counts_for(listened, job):
+    """What count_connections(listened) gives, taken from a started job where it can be.
+
+    A job started on the previous run's ports is mended: the ports no longer
+    listened on are dropped and the new ones counted by a second, small dump.
+    """
+    if job is None:
+        return count_connections(listened)
+    counts, errors, filtered = job.result()
+    hinted = job.args[0]
+    if hinted == listened:
+        return counts, errors, filtered
+    if listened is None or len(listened) > MAX_FILTERED_PORTS:
+        # Every port is wanted: a job filtered to some cannot give that.
+        return (counts, errors, filtered) if not filtered else count_connections(listened)
+    counts = dict((port, states) for port, states in counts.items() if port in listened)
+    missing = listened - hinted if filtered else ()
+    if missing:
+        more, more_errors, _filtered = count_connections(missing)
+        counts.update(more)
+        errors = errors + [error for error in more_errors if error not in errors]
+    return counts, errors, True
+
+
 def collect_connections(context):
     """ESTABLISHED and CLOSE_WAIT per local port, for the ports listened on."""
     listened = context.get("listened_ports")
+    job = context.get("background", {}).pop("connections", None)
     if listened is not None and not listened:
-        job = context.get("background", {}).pop("connections", None)
         if job is not None:
             job.result()  # not left running behind the caller
         return {"netns": context_netns(context), "by_local_port": {}, "totals": {}, "filtered": True}
-    job = context.get("background", {}).pop("connections", None)
-    if job is None:
-        counts, errors, filtered = count_connections(listened)
-    else:
-        counts, errors, filtered = job.result()
-        if filtered and listened is not None:
-            # A job started on the previous run's ports: drop the ports no
-            # longer listened on and count the new ones now.
-            counts = dict((port, states) for port, states in counts.items() if port in listened)
-            missing = listened - job.args[0]
-            if missing:
-                more, more_errors, _filtered = count_connections(missing)
-                counts.update(more)
-                errors = errors + more_errors
+    counts, errors, filtered = _counts_for(listened, job)
     context["errors"].extend(errors)
     totals = {}
     for states in counts.values():
@@ -560,12 +574,12 @@ WAITING = ("connections", "locks")
 
 
 def _port_set(ports):
-    """A previous run's listened ports as a set, or None where they are unusable."""
-    try:
-        found = frozenset(int(port) for port in ports or ())
-    except (TypeError, ValueError):
+    """A previous run's listened ports (a list of port numbers) as a set, or None."""
+    if not isinstance(ports, list) or not ports:
         return None
-    return found if found and all(0 < port < 65536 for port in found) else None
+    if not all(type(port) is int and 0 < port < 65536 for port in ports):  # not bool, float or str
+        return None
+    return frozenset(ports)
 
 
 def collect(

@@ -131,11 +131,13 @@ def snapshot(state_path=None, proc_root="/proc", now=None):
         sockets = evidence.get("sockets") or {}
         listeners = sockets.get("listeners") or []
         if state_path and counters:
+            listened = sockets.get("listened_ports")
             state = {
                 "time": now,
                 "counters": counters,
                 "owner_fds": sockets.get("owner_fds") or {},
-                "listened_ports": sorted(set(item["port"] for item in listeners if "port" in item)),
+                # An unreadable listener table keeps the last run's ports.
+                "listened_ports": listened if listened is not None else (previous or {}).get("listened_ports"),
             }
             try:
                 write_atomically(state_path, json.dumps(state), mode=0o600)

@@ -130,8 +130,10 @@ evidence:
       description:
         - C(listeners), each with C(family) (inet, inet6, unix), C(local), C(address)
           and C(port) or C(path), C(queue_depth), C(backlog_limit), C(inode),
-          C(owner) (pid and name of the lowest pid holding it); and C(owner_fds), inode to
-          [pid, fd] of each owner, which the fact keeps to make its next run cheap.
+          C(owner) (pid and name of the lowest pid holding it); C(owner_fds), inode to
+          [pid, fd] of each owner; and C(listened_ports), the TCP ports listened on (null when
+          the listener table was unreadable). The fact keeps the last two to make its next run
+          cheap.
       type: dict
       sample:
         listeners:

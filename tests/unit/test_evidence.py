@@ -1,3 +1,4 @@
+import contextlib
 import os
 import shutil
 import socket
@@ -130,17 +131,28 @@ def test_a_background_job_of_another_function_is_not_taken():
     assert _evidence.background_result(context, "connections", lambda ports: ("here", ports), {80}) == ("here", {80})
 
 
-@pytest.fixture
-def one_connection():
-    """The port of a loopback listener with one accepted connection."""
+@contextlib.contextmanager
+def loopback_connection(keep_listening=True):
+    """A loopback listener with one accepted connection; yields the listener's port."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(8)
     client = socket.create_connection(server.getsockname())
     accepted, _ = server.accept()
-    yield server.getsockname()[1]
-    for sock in (client, accepted, server):
-        sock.close()
+    port = server.getsockname()[1]
+    if not keep_listening:
+        server.close()
+    try:
+        yield port
+    finally:
+        for sock in (client, accepted, server):
+            sock.close()
+
+
+@pytest.fixture
+def one_connection():
+    with loopback_connection() as port:
+        yield port
 
 
 def test_the_connection_dump_runs_in_the_background_and_counts_alike(one_connection):
@@ -224,28 +236,20 @@ def test_listeners_of_both_families_from_one_request_or_one_each(monkeypatch):
 
 @pytest.fixture
 def two_connections(one_connection):
-    """Two loopback listener ports, each with one accepted connection."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    client = socket.create_connection(server.getsockname())
-    accepted, _ = server.accept()
-    yield one_connection, server.getsockname()[1]
-    for sock in (client, accepted, server):
-        sock.close()
+    with loopback_connection() as port:
+        yield one_connection, port
 
 
-def _free_port():
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
-    return port
+@pytest.fixture
+def closed_listener_connection():
+    """The port of an accepted connection whose listener is closed: no longer listened on."""
+    with loopback_connection(keep_listening=False) as port:
+        yield port
 
 
-def test_a_dump_started_on_the_last_runs_ports_is_mended(monkeypatch, two_connections):
+def test_a_dump_started_on_the_last_runs_ports_is_mended(monkeypatch, two_connections, closed_listener_connection):
     kept, opened = two_connections
-    gone = _free_port()  # listened on last run, not now
+    gone = closed_listener_connection  # listened on last run, not now
     real_count = _evidence.count_connections
     asked = []
 
@@ -254,21 +258,52 @@ def test_a_dump_started_on_the_last_runs_ports_is_mended(monkeypatch, two_connec
         return real_count(listened)
 
     monkeypatch.setattr(_evidence, "count_connections", count_connections)
-    evidence = _evidence.collect(["sockets", "connections"], port_hints=[kept, str(gone)])
+    assert real_count({gone})[0][gone] == {"ESTABLISHED": 1}  # the job does count it
+    evidence = _evidence.collect(["sockets", "connections"], port_hints=[kept, gone])
     assert asked[0] == {kept, gone}  # started on the hints, before the listener dump
     assert opened in asked[1] and kept not in asked[1]  # then only the ports new since
     by_port = evidence["connections"]["by_local_port"]
     assert by_port[str(kept)] == by_port[str(opened)] == {"ESTABLISHED": 1}
     assert str(gone) not in by_port
+    assert evidence["connections"]["filtered"] is True
     assert evidence["errors"] == []
 
 
+def test_an_unfiltered_job_is_cut_to_the_listened_ports(monkeypatch, two_connections):
+    kept, opened = two_connections
+    monkeypatch.setattr(_evidence, "MAX_FILTERED_PORTS", 2)
+    job = _evidence.Background(_evidence.count_connections, frozenset({kept, 1, 2, 3}))  # too many: every port
+    counts, errors, filtered = _evidence._counts_for({kept, opened}, job)
+    assert counts == {kept: {"ESTABLISHED": 1}, opened: {"ESTABLISHED": 1}}
+    assert filtered is True and errors == []
+
+
+def test_without_a_listener_table_a_filtered_job_is_not_enough(one_connection):
+    job = _evidence.Background(_evidence.count_connections, frozenset({one_connection}))
+    counts, errors, filtered = _evidence._counts_for(None, job)  # every port, as with no hints
+    assert filtered is False and errors == []
+    assert counts[one_connection] == {"ESTABLISHED": 1}
+    assert len(counts) > 1  # the client's side, on its ephemeral port, too
+
+
+def test_no_connection_dump_when_nothing_listens(monkeypatch):
+    monkeypatch.setattr(_evidence._sockdiag, "parse_inet", lambda data: [])
+    context = {"proc_root": "/proc", "errors": [], "sections": ["sockets", "connections"]}
+    section = _evidence.collect_sockets(context)
+    assert section["listened_ports"] == [] and "connections" not in context.get("background", {})
+    assert _evidence.collect_connections(context)["by_local_port"] == {}
+
+
 @pytest.mark.parametrize(
-    "hints, expected",
-    [(None, None), ([], None), (["http"], None), ([0, 80], None), ([70000], None), ([80, "443"], {80, 443})],
+    "hints",
+    [None, [], "123", {"80": 1}, ["http"], [0, 80], [70000], [True], [80.0], [float("inf")], [80, "443"]],
 )
-def test_unusable_port_hints_are_ignored(hints, expected):
-    assert _evidence._port_set(hints) == (frozenset(expected) if expected else None)
+def test_unusable_port_hints_are_ignored(hints):
+    assert _evidence._port_set(hints) is None
+
+
+def test_port_hints_are_a_set_of_ports():
+    assert _evidence._port_set([443, 80, 80]) == frozenset({80, 443})
 
 
 def test_before_waiting_sees_every_section_but_the_waiting_ones():

@@ -12,13 +12,18 @@ from ansible_collections.acceptq.remediation.plugins.module_utils import _snapsh
 
 def test_first_run_reports_no_rate_then_second_run_does(tmp_path):
     state = str(tmp_path / "state.json")
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    port = server.getsockname()[1]
     first = _snapshot.snapshot(state_path=state, now=1000.0)
+    server.close()
     assert first["rate_interval_s"] is None
     assert all(entry["rate_per_s"] is None and entry["delta"] is None for entry in first["counters"].values())
     saved = json.loads((tmp_path / "state.json").read_text())
     # The listened ports, for the next run to start its connection dump at once.
-    listened = set(item["local"].rsplit(":", 1)[1] for item in first["listeners"] if item["family"] != "unix")
-    assert set(str(port) for port in saved["listened_ports"]) == listened
+    listened = set(int(item["local"].rsplit(":", 1)[1]) for item in first["listeners"] if item["family"] != "unix")
+    assert port in saved["listened_ports"] and set(saved["listened_ports"]) == listened
     saved["counters"]["ListenOverflows"] -= 10  # as if 10 overflows happened since
     (tmp_path / "state.json").write_text(json.dumps(saved))
     second = _snapshot.snapshot(state_path=state, now=1005.0)
