@@ -1,6 +1,7 @@
 """queue_facts: the fact and acceptq.prom report the real queue conditions we build."""
 
 import json
+import shlex
 import time
 
 import pytest
@@ -10,6 +11,7 @@ LISTENER_PORT, BACKLOG, FLOOD = 9200, 8, 20
 CLOSE_WAIT_PORT, CLOSE_WAIT = 9201, 4
 LOCK_PATH, WAITERS = "/var/log/aq-test.log", 3
 PROM = "/var/lib/prometheus/node-exporter/acceptq.prom"
+STATE = "/var/lib/acceptq/fact-state.json"
 
 
 def ss_listener(host, port):
@@ -60,6 +62,19 @@ def test_fact_reports_close_wait_and_flock_waiters(host, conditions):
     assert locked["waiters"] == WAITERS
     assert sum(locked["waiters_by_process"].values()) == WAITERS
     assert document["errors"] == []
+
+
+def test_fact_counts_ports_its_last_run_did_not_see(host, conditions):
+    # The last run's ports start the connection dump; a port new since is counted apart.
+    fact(host)
+    state = json.loads(host.file(STATE).content_string)
+    assert CLOSE_WAIT_PORT in state["listened_ports"]
+    state["listened_ports"] = [LISTENER_PORT]
+    host.check_output("printf '%%s' %s > %s" % (shlex.quote(json.dumps(state)), STATE))
+    document = fact(host)
+    assert document["connections_by_port"][str(CLOSE_WAIT_PORT)] == {"CLOSE_WAIT": CLOSE_WAIT}
+    assert document["errors"] == []
+    assert CLOSE_WAIT_PORT in json.loads(host.file(STATE).content_string)["listened_ports"]
 
 
 def test_fact_reports_php_fpm_pool_and_status(host):
