@@ -565,12 +565,13 @@ COLLECTORS = {
     "nginx": _nginxhost.collect_nginx,
 }
 LINUX_ONLY = ("kernel", "sockets", "connections", "locks", "php_fpm", "nginx")
-# The order sections run in: sockets early, as it starts the connection dump;
-# the sections that collect a background job's result last, so that the
-# kernel's waits overlap the other sections' work.
-RUN_ORDER = ("host", "sockets", "kernel", "php_fpm", "nginx", "connections", "locks")
-# The sections that wait for a background job.
+# The sections that wait for a background job. They run last, so that the
+# kernel's waits overlap the other sections' work, and collect's
+# before_waiting hook runs once every other section is done.
 WAITING = ("connections", "locks")
+# The order sections run in: sockets early, as it starts the connection dump
+# when the previous run's ports are not known.
+RUN_ORDER = ("host", "sockets", "kernel", "php_fpm", "nginx") + WAITING
 
 
 def _port_set(ports):
