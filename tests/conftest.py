@@ -14,7 +14,9 @@ from acceptq.collection import import_shared  # noqa: E402
 
 import_shared(ROOT)
 
-from ansible_collections.acceptq.remediation.plugins.module_utils import _evidence, _sockdiag  # noqa: E402
+from ansible_collections.acceptq.remediation.plugins.module_utils.core import sockdiag as _sockdiag  # noqa: E402
+from ansible_collections.acceptq.remediation.plugins.module_utils.kernel import collect as _kernel  # noqa: E402
+from ansible_collections.acceptq.remediation.plugins.module_utils.rot import collect as _rot  # noqa: E402
 
 
 def fixture_evidence(name, sampled_previous=None):
@@ -26,7 +28,7 @@ def fixture_evidence(name, sampled_previous=None):
     proc_root = str(directory / "proc")
     errors = []
     context = {"proc_root": proc_root, "errors": errors, "counter_sample_interval": 0}
-    kernel = _evidence.collect_kernel(context)
+    kernel = _kernel.collect_kernel(context)
     if sampled_previous is not None:
         kernel["counters_previous"] = sampled_previous
         kernel["counter_interval_s"] = 1.0
@@ -34,10 +36,10 @@ def fixture_evidence(name, sampled_previous=None):
     for filename in ("inet_diag.bin", "inet6_diag.bin"):
         inet += _sockdiag.parse_inet((directory / filename).read_bytes())
     unix = _sockdiag.parse_unix((directory / "unix_diag.bin").read_bytes())
-    sockets = {"netns": None, "listeners": _evidence.build_listeners(inet, unix, {}), "source": "fixture"}
+    sockets = {"netns": None, "listeners": _kernel.build_listeners(inet, unix, {}), "source": "fixture"}
     counts = _sockdiag.count_states_by_port((directory / "conn_diag.bin").read_bytes())
     connections = {"by_local_port": {str(port): states for port, states in counts.items()}}
-    locks = _evidence.collect_locks(context)
+    locks = _rot.collect_locks(context)
     return {
         "schema": 1,
         "errors": errors,

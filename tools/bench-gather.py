@@ -134,7 +134,8 @@ def bench(runs):
     sys.path.insert(0, str(COLLECTIONS))
     sys.path.insert(0, str(ROOT / "src"))
     from acceptq.collection import render_fact
-    from ansible_collections.acceptq.remediation.plugins.module_utils import _snapshot, _sockdiag
+    from ansible_collections.acceptq.remediation.plugins.module_utils.core import sockdiag as _sockdiag
+    from ansible_collections.acceptq.remediation.plugins.module_utils.facts import snapshot as _snapshot
 
     launcher = Launcher()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

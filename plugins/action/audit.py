@@ -10,9 +10,9 @@ __metaclass__ = type
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.acceptq.remediation.plugins.module_utils import _checks_host
-from ansible_collections.acceptq.remediation.plugins.module_utils.checks import PolicyError, run_checks
-from ansible_collections.acceptq.remediation.plugins.module_utils.findings import summarize
+from ansible_collections.acceptq.remediation.plugins.module_utils.core.findings import summarize
+from ansible_collections.acceptq.remediation.plugins.module_utils.host import rules as _checks_host
+from ansible_collections.acceptq.remediation.plugins.module_utils.registry import PolicyError, run_checks
 
 
 class ActionModule(ActionBase):

@@ -11,8 +11,8 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.validation import check_type_bool
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.acceptq.remediation.plugins.module_utils import _backlog_plan
-from ansible_collections.acceptq.remediation.plugins.module_utils.checks import PolicyError, effective_workload
+from ansible_collections.acceptq.remediation.plugins.module_utils.backlog import plan as _backlog_plan
+from ansible_collections.acceptq.remediation.plugins.module_utils.registry import PolicyError, effective_workload
 from ansible_collections.acceptq.remediation.plugins.plugin_utils import _planning
 
 

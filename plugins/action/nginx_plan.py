@@ -10,8 +10,9 @@ __metaclass__ = type
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.acceptq.remediation.plugins.module_utils import _nginx, _nginx_plan
-from ansible_collections.acceptq.remediation.plugins.module_utils.checks import PolicyError, effective_workload
+from ansible_collections.acceptq.remediation.plugins.module_utils.nginx import model as _nginx
+from ansible_collections.acceptq.remediation.plugins.module_utils.nginx import plan as _nginx_plan
+from ansible_collections.acceptq.remediation.plugins.module_utils.registry import PolicyError, effective_workload
 from ansible_collections.acceptq.remediation.plugins.plugin_utils._planning import gather_evidence, located, read_back
 
 

@@ -54,8 +54,8 @@ options:
       - Evidence sections to gather. C(host) is always included.
     type: list
     elements: str
-    choices: [host, kernel, sockets, connections, locks, php_fpm, nginx]
-    default: [host, kernel, sockets, connections, locks, php_fpm, nginx]
+    choices: [host, sockets, kernel, php_fpm, nginx, connections, locks]
+    default: [host, sockets, kernel, php_fpm, nginx, connections, locks]
   counter_sample_interval:
     description:
       - Seconds between the two reads of the TcpExt counters. C(0) reads them once,
@@ -188,14 +188,14 @@ evidence:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.acceptq.remediation.plugins.module_utils import _evidence
+from ansible_collections.acceptq.remediation.plugins.module_utils import concerns
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             sections=dict(
-                type="list", elements="str", choices=list(_evidence.COLLECTORS), default=list(_evidence.COLLECTORS)
+                type="list", elements="str", choices=list(concerns.RUN_ORDER), default=list(concerns.RUN_ORDER)
             ),
             counter_sample_interval=dict(type="float", default=1.0),
             proc_root=dict(type="path", default="/proc"),
@@ -205,7 +205,7 @@ def main():
     interval = module.params["counter_sample_interval"]
     if interval < 0 or interval > 60:
         module.fail_json(msg="counter_sample_interval must be between 0 and 60 seconds, got %s" % interval)
-    evidence = _evidence.collect(
+    evidence = concerns.collect(
         sections=module.params["sections"],
         proc_root=module.params["proc_root"],
         counter_sample_interval=interval,

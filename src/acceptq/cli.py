@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit 1 when a finding at or above this severity exists (default: error)",
     )
 
+    rules = commands.add_parser("rules", help="list every finding id the audit can report, from the rule registry")
+    rules.add_argument("--format", choices=("table", "json", "markdown"), default="table")
+
     remediate = commands.add_parser("remediate", help="apply the remediation roles (playbooks/remediate.yml)")
     remediate.add_argument("-i", "--inventory", help="inventory file or directory (default: this machine)")
     remediate.add_argument("-l", "--limit", help="host pattern to remediate")
@@ -59,7 +62,7 @@ def resolve_inventory(root: Path, inventory: str | None) -> str:
 
 
 def write_atomically(path: str, text: str) -> None:
-    from ansible_collections.acceptq.remediation.plugins.module_utils import _snapshot
+    from ansible_collections.acceptq.remediation.plugins.module_utils.facts import snapshot as _snapshot
 
     target = Path(path).expanduser()
     if not target.parent.is_dir():
@@ -71,7 +74,7 @@ def write_atomically(path: str, text: str) -> None:
 
 
 def render_table(findings, hosts, console: Console) -> None:
-    from ansible_collections.acceptq.remediation.plugins.module_utils.findings import summarize
+    from ansible_collections.acceptq.remediation.plugins.module_utils.core.findings import summarize
 
     table = Table(title="acceptq findings", show_lines=True, expand=False)
     for column, style in (("severity", None), ("id", "bold"), ("host", None), ("observed", None), ("fix", "dim")):
@@ -123,7 +126,7 @@ def render_overview(hosts, console: Console) -> None:
 
 
 def report_document(findings, hosts, inventory: str, limit: str | None) -> dict:
-    from ansible_collections.acceptq.remediation.plugins.module_utils.findings import summarize
+    from ansible_collections.acceptq.remediation.plugins.module_utils.core.findings import summarize
 
     return {
         "acceptq_version": __version__,
@@ -155,8 +158,8 @@ def progress_printer(console: Console):
 
 def command_audit(args, root: Path) -> int:
     from acceptq.runner import run_playbook
-    from ansible_collections.acceptq.remediation.plugins.module_utils import _checks_host
-    from ansible_collections.acceptq.remediation.plugins.module_utils.findings import Finding, at_or_above
+    from ansible_collections.acceptq.remediation.plugins.module_utils.core.findings import Finding, at_or_above
+    from ansible_collections.acceptq.remediation.plugins.module_utils.host import rules as _checks_host
 
     inventory = resolve_inventory(root, args.inventory)
     if args.output and not Path(args.output).expanduser().parent.is_dir():
@@ -223,6 +226,38 @@ def command_remediate(args, root: Path) -> int:
     return EXIT_FINDINGS if failed else EXIT_OK
 
 
+def command_rules(args) -> int:
+    from ansible_collections.acceptq.remediation.plugins.module_utils import registry
+
+    if args.format == "markdown":
+        sys.stdout.write(registry.findings_markdown())
+        return EXIT_OK
+    rules = [rule for concern in registry.CONCERNS for rule in concern.rules]
+    if args.format == "json":
+        document = [
+            {
+                "id": rule.id,
+                "concern": rule.concern,
+                "severity": rule.severity,
+                "title": rule.title,
+                "scope": rule.scope,
+                "needs": list(rule.needs),
+                "policy": list(rule.policy),
+                "explanation": rule.explanation,
+            }
+            for rule in rules
+        ]
+        print(json.dumps(document, indent=2))
+        return EXIT_OK
+    table = Table(title="acceptq rules", show_lines=False)
+    for column in ("id", "severity", "scope", "title"):
+        table.add_column(column, overflow="fold")
+    for rule in rules:
+        table.add_row(rule.id, rule.severity, rule.scope, rule.title)
+    Console(highlight=False).print(table)
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -230,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         import_shared(root)
         if args.command == "audit":
             return command_audit(args, root)
+        if args.command == "rules":
+            return command_rules(args)
         return command_remediate(args, root)
     except (UsageError, CollectionNotFound) as exc:
         print("acceptq: %s" % exc, file=sys.stderr)

@@ -5,8 +5,11 @@ import shutil
 import pytest
 from conftest import FIXTURES
 
-from ansible_collections.acceptq.remediation.plugins.module_utils import _backlog_plan, _checks_backlog, _nginx, _phpfpm
-from ansible_collections.acceptq.remediation.plugins.module_utils.checks import (
+from ansible_collections.acceptq.remediation.plugins.module_utils.backlog import collect as _phpfpm
+from ansible_collections.acceptq.remediation.plugins.module_utils.backlog import plan as _backlog_plan
+from ansible_collections.acceptq.remediation.plugins.module_utils.backlog import rules as _checks_backlog
+from ansible_collections.acceptq.remediation.plugins.module_utils.nginx import model as _nginx
+from ansible_collections.acceptq.remediation.plugins.module_utils.registry import (
     DEFINITIONS,
     effective_policy,
     effective_workload,

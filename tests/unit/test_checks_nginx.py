@@ -1,6 +1,6 @@
 import pytest
 
-from ansible_collections.acceptq.remediation.plugins.module_utils.checks import run_checks
+from ansible_collections.acceptq.remediation.plugins.module_utils.registry import run_checks
 
 FIXTURES = "tests/fixtures/nginx/"
 LOG_LINE = '127.0.0.1 [24/Nov/2026:10:00:00 +0000] "GET /slow.php HTTP/1.1" {status} {upstream} 2.001 -'

@@ -2,13 +2,13 @@ import re
 
 from conftest import ROOT
 
-from ansible_collections.acceptq.remediation.plugins.module_utils.checks import DEFINITIONS
-from ansible_collections.acceptq.remediation.plugins.module_utils.findings import (
+from ansible_collections.acceptq.remediation.plugins.module_utils.core.findings import (
     SEVERITIES,
     Finding,
     at_or_above,
     severity_rank,
 )
+from ansible_collections.acceptq.remediation.plugins.module_utils.registry import DEFINITIONS
 
 HEADING = re.compile(r"^### (AQ-[A-Z]+-\d{3}) — (.+) \((\w+)\)$", re.MULTILINE)
 

@@ -1,6 +1,6 @@
 import pytest
 
-from ansible_collections.acceptq.remediation.plugins.module_utils import _nginx
+from ansible_collections.acceptq.remediation.plugins.module_utils.nginx import model as _nginx
 
 FIXTURES = "tests/fixtures/nginx/"
 

@@ -3,8 +3,10 @@
 import pytest
 from conftest import FIXTURES
 
-from ansible_collections.acceptq.remediation.plugins.module_utils import _nginx, _nginx_plan, checks
-from ansible_collections.acceptq.remediation.plugins.module_utils._nginx_plan import PlanError
+from ansible_collections.acceptq.remediation.plugins.module_utils import registry as checks
+from ansible_collections.acceptq.remediation.plugins.module_utils.nginx import model as _nginx
+from ansible_collections.acceptq.remediation.plugins.module_utils.nginx import plan as _nginx_plan
+from ansible_collections.acceptq.remediation.plugins.module_utils.nginx.plan import PlanError
 
 VHOST = """\
 server {

@@ -6,7 +6,7 @@ import sys
 import pytest
 from conftest import FIXTURES
 
-from ansible_collections.acceptq.remediation.plugins.module_utils import _phpfpm
+from ansible_collections.acceptq.remediation.plugins.module_utils.backlog import collect as _phpfpm
 
 
 def parse(name):
@@ -145,7 +145,7 @@ def test_status_address_forms(listen, status_listen, expected):
 
 
 def test_max_children_finding():
-    from ansible_collections.acceptq.remediation.plugins.module_utils.checks import run_checks
+    from ansible_collections.acceptq.remediation.plugins.module_utils.registry import run_checks
 
     pool = {
         "name": "seed",

@@ -9,8 +9,11 @@ import time
 import pytest
 from conftest import FIXTURES
 
-from ansible_collections.acceptq.remediation.plugins.module_utils import _evidence, _sockdiag
-from ansible_collections.acceptq.remediation.plugins.module_utils.checks import run_checks
+from ansible_collections.acceptq.remediation.plugins.module_utils import concerns
+from ansible_collections.acceptq.remediation.plugins.module_utils.core import evidence as _evidence
+from ansible_collections.acceptq.remediation.plugins.module_utils.core import sockdiag as _sockdiag
+from ansible_collections.acceptq.remediation.plugins.module_utils.registry import run_checks
+from ansible_collections.acceptq.remediation.plugins.module_utils.rot import collect as _rot
 
 
 def test_captured_close_wait_counted_on_the_server_port():
@@ -20,7 +23,7 @@ def test_captured_close_wait_counted_on_the_server_port():
 
 
 def test_captured_locks_with_nested_waiters():
-    entries = _evidence.parse_locks((FIXTURES / "overflow" / "proc" / "locks").read_text())
+    entries = _rot.parse_locks((FIXTURES / "overflow" / "proc" / "locks").read_text())
     assert [entry["waiting"] for entry in entries] == [False, True, True, True]
     assert {entry["device"] for entry in entries} == {"254:0"}
 
@@ -35,12 +38,12 @@ def test_captured_locks_with_nested_waiters():
 )
 def test_malformed_locks_name_the_line(text, message):
     with pytest.raises(_evidence.EvidenceError, match=message):
-        _evidence.parse_locks(text)
+        _rot.parse_locks(text)
 
 
 def test_unreadable_locks_is_an_error_not_a_traceback(tmp_path):
     context = {"proc_root": str(tmp_path), "errors": [], "counter_sample_interval": 0}
-    assert _evidence.collect_locks(context) == {"files": [], "waiters_total": 0}
+    assert _rot.collect_locks(context) == {"files": [], "waiters_total": 0}
     assert context["errors"][0]["source"] == str(tmp_path / "locks")
 
 
@@ -76,7 +79,7 @@ def test_live_close_wait_and_flock_waiters(tmp_path):
     waiters = [subprocess.Popen([sys.executable, "-c", script]) for _ in range(2)]
     try:
         for _ in range(50):
-            evidence = _evidence.collect(["sockets", "connections", "locks"], counter_sample_interval=0)
+            evidence = concerns.collect(["sockets", "connections", "locks"], counter_sample_interval=0)
             if evidence["locks"]["waiters_total"] >= 2:
                 break
             time.sleep(0.1)

@@ -3,8 +3,9 @@
 import pytest
 from conftest import FIXTURES
 
-from ansible_collections.acceptq.remediation.plugins.module_utils import _nginx, _sizing
-from ansible_collections.acceptq.remediation.plugins.module_utils.checks import effective_workload
+from ansible_collections.acceptq.remediation.plugins.module_utils.backlog import sizing as _sizing
+from ansible_collections.acceptq.remediation.plugins.module_utils.nginx import model as _nginx
+from ansible_collections.acceptq.remediation.plugins.module_utils.registry import effective_workload
 
 
 def test_the_seeds_example_1000_qps_for_100_ms_is_100():

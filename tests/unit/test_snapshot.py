@@ -7,7 +7,7 @@ import socket
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from ansible_collections.acceptq.remediation.plugins.module_utils import _snapshot
+from ansible_collections.acceptq.remediation.plugins.module_utils.facts import snapshot as _snapshot
 
 
 def test_first_run_reports_no_rate_then_second_run_does(tmp_path):

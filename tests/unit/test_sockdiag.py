@@ -4,7 +4,7 @@ import struct
 import pytest
 from conftest import FIXTURES
 
-from ansible_collections.acceptq.remediation.plugins.module_utils import _sockdiag
+from ansible_collections.acceptq.remediation.plugins.module_utils.core import sockdiag as _sockdiag
 
 
 def test_captured_overflow_shows_depth_above_capped_backlog():
@@ -231,9 +231,9 @@ def test_port_filter_is_a_search_the_kernel_accepts(count):
 
 
 def test_port_filter_for_the_most_ports_fits_16_bit_jumps():
-    from ansible_collections.acceptq.remediation.plugins.module_utils import _evidence
+    from ansible_collections.acceptq.remediation.plugins.module_utils.kernel import collect as _kernel
 
-    code = _sockdiag.source_port_filter(range(1, _evidence.MAX_FILTERED_PORTS + 1))
+    code = _sockdiag.source_port_filter(range(1, _kernel.MAX_FILTERED_PORTS + 1))
     assert len(code) + 4 <= 0xFFFF  # the attribute's length, and the longest jump, are 16 bits
 
 

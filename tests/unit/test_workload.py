@@ -1,6 +1,6 @@
 import pytest
 
-from ansible_collections.acceptq.remediation.plugins.module_utils.checks import (
+from ansible_collections.acceptq.remediation.plugins.module_utils.registry import (
     PolicyError,
     effective_workload,
     run_checks,

@@ -20,6 +20,8 @@ import socket
 import struct
 import subprocess
 
+from ansible_collections.acceptq.remediation.plugins.module_utils.core.evidence import Section
+
 BINARY_DIRS = ("/usr/sbin", "/usr/local/sbin")
 # php-fpm8.2, php-fpm: not php-fpm-socket-helper or other helpers.
 _BINARY_NAME = re.compile(r"^php-fpm(\d+(\.\d+)?)?$")
@@ -475,3 +477,6 @@ def read_status(pool, timeout=2.0):
     except (OSError, ValueError) as exc:
         raise StatusError("unreachable at %s: %s" % (target, exc)) from None
     raise StatusError("closed the connection before the end of the response")
+
+
+SECTIONS = (Section("php_fpm", collect_php_fpm, 30),)

@@ -17,7 +17,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.acceptq.remediation.plugins.module_utils import _nginx
+from ansible_collections.acceptq.remediation.plugins.module_utils.nginx import model as _nginx
 
 
 class PlanError(ValueError):

@@ -17,7 +17,8 @@ import json
 import os
 import time
 
-from ansible_collections.acceptq.remediation.plugins.module_utils import _evidence
+from ansible_collections.acceptq.remediation.plugins.module_utils import concerns
+from ansible_collections.acceptq.remediation.plugins.module_utils.core import evidence as _evidence
 
 SNAPSHOT_SECTIONS = ("host", "kernel", "sockets", "connections", "locks", "php_fpm")
 
@@ -156,12 +157,11 @@ def snapshot(state_path=None, proc_root="/proc", now=None):
         )
 
     try:
-        evidence = _evidence.collect(
+        evidence = concerns.collect(
             SNAPSHOT_SECTIONS,
             proc_root=proc_root,
             counter_sample_interval=0,
-            owner_hints=(previous or {}).get("owner_fds"),
-            port_hints=(previous or {}).get("listened_ports"),
+            hints={"owners": (previous or {}).get("owner_fds"), "ports": (previous or {}).get("listened_ports")},
             before_waiting=before_waiting,
         )
     except Exception as exc:  # the fact must print JSON whatever happens

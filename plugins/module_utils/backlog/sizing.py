@@ -15,7 +15,7 @@ __metaclass__ = type
 
 import math
 
-from ansible_collections.acceptq.remediation.plugins.module_utils import _nginx
+from ansible_collections.acceptq.remediation.plugins.module_utils.nginx import model as _nginx
 
 # net.core.somaxconn was 16 bits wide before Linux 4.x and php-fpm's own old
 # default; nothing sized here goes above it.

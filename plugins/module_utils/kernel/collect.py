@@ -1,13 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, acceptq contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Gather raw evidence on the audited host, read-only.
+"""Host side of the kernel concern: the queue sysctls and TcpExt counters,
+every listening socket with its accept queue, and connections per port.
 
-Python 3 standard library only. Each section is one collector; a collector
-that cannot read its source records an error naming that source and the rest
-of the gathering goes on. Later concerns add a collector to ``COLLECTORS``
-and give it its place in ``RUN_ORDER``; the single module call per host stays
-the same.
+Python 3 standard library only. The sockets and connections sections are
+the evidence most concerns judge on (queues, owners, CLOSE_WAIT); they are
+gathered here once.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -16,13 +15,18 @@ __metaclass__ = type
 
 import os
 import socket
-import sys
-import threading
 import time
 
-from ansible_collections.acceptq.remediation.plugins.module_utils import _nginxhost, _phpfpm, _sockdiag
-
-SCHEMA_VERSION = 1
+from ansible_collections.acceptq.remediation.plugins.module_utils.core import sockdiag as _sockdiag
+from ansible_collections.acceptq.remediation.plugins.module_utils.core.evidence import (
+    EvidenceError,
+    Section,
+    _open_fds,
+    context_netns,
+    process_name,
+    read_text,
+    start_background,
+)
 
 KERNEL_SYSCTLS = (
     "net.core.somaxconn",
@@ -36,10 +40,6 @@ ACCEPT_QUEUE_COUNTERS = ("ListenOverflows", "ListenDrops")
 SYN_QUEUE_COUNTERS = ("TCPReqQFullDrop", "TCPReqQFullDoCookies", "SyncookiesSent")
 OTHER_COUNTERS = ("TCPBacklogDrop",)
 TCPEXT_COUNTERS = ACCEPT_QUEUE_COUNTERS + SYN_QUEUE_COUNTERS + OTHER_COUNTERS
-
-
-class EvidenceError(Exception):
-    """A source could not be read or parsed; the message names it."""
 
 
 def parse_netstat(text, source="/proc/net/netstat"):
@@ -65,97 +65,6 @@ def parse_netstat(text, source="/proc/net/netstat"):
             except ValueError:
                 raise EvidenceError("%s:%d: %s is %r, not an integer" % (source, index + 2, name, number)) from None
     return counters
-
-
-# Big enough that /proc/locks comes back in one read: a seq_file read fills
-# the whole buffer, and every further read is one more wait for the GIL.
-READ_CHUNK = 1 << 20
-
-
-def read_text(path):
-    """A file's text in os-level reads (no buffered file object to build).
-
-    One syscall for a file under READ_CHUNK; raises EvidenceError naming it.
-    """
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except (IOError, OSError) as exc:
-        raise EvidenceError("%s: %s" % (path, exc.strerror or exc)) from None
-    try:
-        parts = []
-        while True:
-            chunk = os.read(fd, READ_CHUNK)
-            parts.append(chunk)
-            if len(chunk) < READ_CHUNK:
-                break
-        return b"".join(parts).decode("utf-8", "replace")
-    except (IOError, OSError) as exc:
-        raise EvidenceError("%s: %s" % (path, exc.strerror or exc)) from None
-    finally:
-        os.close(fd)
-
-
-class Background(object):
-    """function(*args) in a thread, for work that waits in the kernel.
-
-    Reading /proc/locks takes the kernel's file_rwsem for writing, which
-    waits for an RCU grace period (6-8 ms on an idle VM, longer while this
-    process keeps a CPU busy) using no CPU: one syscall, so it overlaps the
-    rest fully. A netlink dump of thousands of connections is kernel time
-    too, but each of its 32 KiB replies takes the GIL back, so it overlaps
-    only in part (a millisecond or two on a 2-vCPU VM; more where the main
-    thread waits on php-fpm -tt).
-    """
-
-    def __init__(self, function, *args):
-        self.function, self.args = function, args
-        self.value = self.error = None
-        self.thread = threading.Thread(target=self._run, name="acceptq-background")
-        self.thread.daemon = True
-        self.thread.start()
-
-    def _run(self):
-        try:
-            self.value = self.function(*self.args)
-        except Exception as exc:  # handed to the caller of result()
-            self.error = exc
-
-    def result(self):
-        self.thread.join()
-        if self.error is not None:
-            raise self.error
-        return self.value
-
-
-def start_background(context, section, function, *args):
-    """Start a section's slow part now; the section runs it itself if no thread starts."""
-    if section in context.get("sections", ()) and section not in context.setdefault("background", {}):
-        try:
-            context["background"][section] = Background(function, *args)
-        except RuntimeError:  # no thread to be had
-            pass
-
-
-def background_result(context, section, function, *args):
-    """The started job's result (taken once), or function(*args) run here."""
-    job = context.get("background", {}).pop(section, None)
-    if job is not None and job.function is function and job.args == args:
-        return job.result()
-    return function(*args)
-
-
-def context_netns(context):
-    """The network namespace's id, read once per gathering."""
-    if "netns" not in context:
-        context["netns"] = netns_id(context["proc_root"])
-    return context["netns"]
-
-
-def netns_id(proc_root):
-    try:
-        return os.readlink(os.path.join(proc_root, "self/ns/net"))
-    except OSError:
-        return None
 
 
 def read_sysctl(proc_root, name):
@@ -205,25 +114,6 @@ def collect_kernel(context):
     return section
 
 
-def _pid_order(entry):
-    return int(entry)
-
-
-def _open_fds(proc_root, pid):
-    """Yield (fd name, fd directory handle) for a process; nothing once it has exited."""
-    try:
-        fd_dir = os.open(os.path.join(proc_root, str(pid), "fd"), os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return  # the process exited, or is not ours to read
-    try:
-        for fd in os.listdir(fd_dir):
-            yield fd, fd_dir
-    except OSError:
-        return  # it exited while we read it: what was found stands
-    finally:
-        os.close(fd_dir)
-
-
 def socket_owners(proc_root, inodes, hints=None):
     """Map socket inode -> (pid, fd) of the lowest pid holding it.
 
@@ -261,7 +151,7 @@ def socket_owners(proc_root, inodes, hints=None):
     if not wanted:
         return owners
     try:
-        pids = sorted((entry for entry in os.listdir(proc_root) if entry.isdigit()), key=_pid_order)
+        pids = sorted((entry for entry in os.listdir(proc_root) if entry.isdigit()), key=int)
     except OSError:
         return owners
     for pid in pids:
@@ -275,13 +165,6 @@ def socket_owners(proc_root, inodes, hints=None):
         if not wanted:
             break
     return owners
-
-
-def process_name(proc_root, pid):
-    try:
-        return read_text(os.path.join(proc_root, str(pid), "comm")).strip()
-    except EvidenceError:
-        return None
 
 
 def listener_record(sock, owners, names):
@@ -358,7 +241,7 @@ def collect_sockets(context):
     request = _sockdiag.unix_request([_sockdiag.TCP_LISTEN])
     unix_sockets = _dump_listeners(errors, "unix", request, _sockdiag.parse_unix) or []
     listening = set(sock["inode"] for sock in inet_sockets + unix_sockets if sock["state"] == "LISTEN")
-    owners = socket_owners(context["proc_root"], listening, context.get("owner_hints"))
+    owners = socket_owners(context["proc_root"], listening, (context.get("hints") or {}).get("owners"))
     names = dict((pid, process_name(context["proc_root"], pid)) for pid in set(pid for pid, _fd in owners.values()))
     section["listeners"] = build_listeners(inet_sockets, unix_sockets, owners, names)
     # Where each owner holds its listener: hints that make the next run cheap.
@@ -456,124 +339,6 @@ def collect_connections(context):
     }
 
 
-def parse_locks(text, source="/proc/locks"):
-    """Parse /proc/locks into held locks and blocked waiters ("->" lines)."""
-    entries = []
-    for number, line in enumerate(text.splitlines(), 1):
-        fields = line.split()
-        if not fields:
-            continue
-        waiting = len(fields) > 1 and fields[1] == "->"
-        if waiting:
-            del fields[1]
-        if len(fields) < 8:
-            raise EvidenceError("%s:%d: expected 8 fields, got %r" % (source, number, line))
-        try:
-            major, minor, inode = fields[5].split(":")
-            entries.append(
-                {
-                    "kind": fields[1],
-                    "mode": fields[3],
-                    "pid": int(fields[4]),
-                    "device": "%d:%d" % (int(major, 16), int(minor, 16)),
-                    "inode": int(inode),
-                    "waiting": waiting,
-                }
-            )
-        except ValueError:
-            raise EvidenceError("%s:%d: cannot read pid or device:inode in %r" % (source, number, line)) from None
-    return entries
-
-
-def _open_file_paths(proc_root, pids, wanted):
-    """Map (device, inode) -> path for files the given processes hold open."""
-    paths = {}
-    for pid in pids:
-        for fd, fd_dir in _open_fds(proc_root, pid):
-            try:
-                stat = os.stat(fd, dir_fd=fd_dir)
-                key = ("%d:%d" % (os.major(stat.st_dev), os.minor(stat.st_dev)), stat.st_ino)
-                if key in wanted and key not in paths:
-                    paths[key] = os.readlink(fd, dir_fd=fd_dir)
-            except OSError:
-                continue
-        if len(paths) == len(wanted):
-            break
-    return paths
-
-
-def collect_locks(context):
-    proc_root = context["proc_root"]
-    source = os.path.join(proc_root, "locks")
-    section = {"files": [], "waiters_total": 0}
-    try:
-        entries = parse_locks(background_result(context, "locks", read_text, source), source)
-    except EvidenceError as exc:
-        context["errors"].append({"section": "locks", "source": source, "message": str(exc)})
-        return section
-    files = {}
-    for entry in entries:
-        key = (entry["device"], entry["inode"])
-        record = files.setdefault(key, {"holders": [], "waiters": []})
-        record["waiters" if entry["waiting"] else "holders"].append(entry)
-    contended = dict((key, record) for key, record in files.items() if record["waiters"])
-    holder_pids = sorted(set(entry["pid"] for record in contended.values() for entry in record["holders"]))
-    paths = _open_file_paths(proc_root, holder_pids, set(contended))
-    for key, record in sorted(contended.items()):
-        by_process = {}
-        for entry in record["waiters"]:
-            name = process_name(proc_root, entry["pid"]) or "?"
-            by_process[name] = by_process.get(name, 0) + 1
-        section["files"].append(
-            {
-                "device": key[0],
-                "inode": key[1],
-                "path": paths.get(key),
-                "kind": sorted(set(entry["kind"] for entry in record["waiters"])),
-                "holders": [
-                    {"pid": entry["pid"], "name": process_name(proc_root, entry["pid"])} for entry in record["holders"]
-                ],
-                "waiters": len(record["waiters"]),
-                "waiters_by_process": by_process,
-            }
-        )
-        section["waiters_total"] += len(record["waiters"])
-    return section
-
-
-def collect_host(context):
-    # os.uname() rather than the platform module: the same values, without
-    # its import cost in a fact that starts a fresh interpreter every run.
-    uname = os.uname()
-    return {
-        "system": uname.sysname,
-        "kernel_release": uname.release,
-        "python": sys.version.split()[0],
-        "hostname": socket.gethostname(),
-    }
-
-
-# Section name -> collector. A collector takes the shared context and returns
-# its section; it records unreadable sources in context["errors"].
-COLLECTORS = {
-    "host": collect_host,
-    "kernel": collect_kernel,
-    "sockets": collect_sockets,
-    "connections": collect_connections,
-    "locks": collect_locks,
-    "php_fpm": _phpfpm.collect_php_fpm,
-    "nginx": _nginxhost.collect_nginx,
-}
-LINUX_ONLY = ("kernel", "sockets", "connections", "locks", "php_fpm", "nginx")
-# The sections that wait for a background job. They run last, so that the
-# kernel's waits overlap the other sections' work, and collect's
-# before_waiting hook runs once every other section is done.
-WAITING = ("connections", "locks")
-# The order sections run in: sockets early, as it starts the connection dump
-# when the previous run's ports are not known.
-RUN_ORDER = ("host", "sockets", "kernel", "php_fpm", "nginx") + WAITING
-
-
 def _port_set(ports):
     """A previous run's listened ports (a list of port numbers) as a set, or None."""
     if not isinstance(ports, list) or not ports:
@@ -583,58 +348,17 @@ def _port_set(ports):
     return frozenset(ports)
 
 
-def collect(
-    sections=None,
-    proc_root="/proc",
-    counter_sample_interval=1.0,
-    owner_hints=None,
-    port_hints=None,
-    before_waiting=None,
-):
-    """Run the requested collectors and return the evidence document.
+def start_connections(context):
+    """The connection dump is the longest job: start it now on the last run's ports
+    (a snapshot's hint) rather than after the listener dump."""
+    ports = _port_set((context.get("hints") or {}).get("ports"))
+    if ports is not None:
+        start_background(context, "connections", count_connections, ports)
 
-    owner_hints, port_hints: the previous run's socket owners and listened
-    ports (a snapshot's state), which make a repeated run cheaper.
-    before_waiting: called once with the evidence so far, after the sections
-    that need no background job and before those that wait for one, so that
-    a caller's own work overlaps the kernel's.
-    """
-    sections = list(sections or COLLECTORS)
-    unknown = [name for name in sections if name not in COLLECTORS]
-    if unknown:
-        raise ValueError("unknown evidence sections: %s" % ", ".join(unknown))
-    errors = []
-    context = {
-        "proc_root": proc_root,
-        "errors": errors,
-        "counter_sample_interval": counter_sample_interval,
-        "owner_hints": owner_hints,
-        "sections": sections,
-    }
-    evidence = {"schema": SCHEMA_VERSION, "sections": sections, "errors": errors, "host": collect_host(context)}
-    linux = evidence["host"]["system"] == "Linux"
-    if linux:
-        start_background(context, "locks", read_text, os.path.join(proc_root, "locks"))
-        ports = _port_set(port_hints)
-        if ports is not None:
-            # The connection dump is the longest job: start it now on the last
-            # run's ports rather than after the listener dump.
-            start_background(context, "connections", count_connections, ports)
-    for name in sorted(sections, key=RUN_ORDER.index) + [None]:
-        if before_waiting is not None and (name is None or name in WAITING):
-            before_waiting(evidence)
-            before_waiting = None
-        if name is None or name == "host":
-            continue
-        if name in LINUX_ONLY and not linux:
-            errors.append(
-                {
-                    "section": name,
-                    "source": "platform",
-                    "message": "%s evidence needs Linux; this host runs %s" % (name, evidence["host"]["system"]),
-                }
-            )
-            evidence[name] = None
-            continue
-        evidence[name] = COLLECTORS[name](context)
-    return evidence
+
+SECTIONS = (
+    # sockets early: it starts the connection dump when no hint did.
+    Section("sockets", collect_sockets, 10),
+    Section("kernel", collect_kernel, 20),
+    Section("connections", collect_connections, 10, waits=True, start=start_connections),
+)

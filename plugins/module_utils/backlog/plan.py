@@ -13,7 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.acceptq.remediation.plugins.module_utils import _checks_backlog
+from ansible_collections.acceptq.remediation.plugins.module_utils.backlog import rules as _checks_backlog
 
 
 def _where(entry):

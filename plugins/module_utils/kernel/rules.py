@@ -9,16 +9,120 @@ __metaclass__ = type
 
 import fnmatch
 
-from ansible_collections.acceptq.remediation.plugins.module_utils.findings import Definition
+from ansible_collections.acceptq.remediation.plugins.module_utils.core.findings import Rule
+from ansible_collections.acceptq.remediation.plugins.module_utils.core.rules import Concern, PolicyKey
 
-CAPPED = Definition("AQ-KERNEL-001", "kernel", "warning", "Listener backlog capped by somaxconn")
-SOMAXCONN_LOW = Definition("AQ-KERNEL-002", "kernel", "warning", "somaxconn below the declared minimum")
-QUEUE_FULL = Definition("AQ-KERNEL-003", "kernel", "error", "Accept queue full now")
-OVERFLOW_RISING = Definition("AQ-KERNEL-004", "kernel", "error", "Accept-queue overflows rising")
-OVERFLOW_HISTORY = Definition("AQ-KERNEL-005", "kernel", "info", "Accept-queue overflows since boot")
-ABOVE_SOMAXCONN = Definition("AQ-KERNEL-006", "kernel", "info", "Listener backlog above the current somaxconn")
-SYN_DROPS_RISING = Definition("AQ-KERNEL-007", "kernel", "warning", "SYN-queue drops rising")
-QUEUE_NEAR = Definition("AQ-KERNEL-008", "kernel", "warning", "Accept queue near its limit now")
+CAPPED = Rule(
+    "AQ-KERNEL-001",
+    "kernel",
+    "warning",
+    "Listener backlog capped by somaxconn",
+    needs=("sockets", "kernel"),
+    policy=("cap_exempt_owners",),
+    explanation=(
+        "A listener's effective backlog (Send-Q of a listening socket, TCP or unix)\n"
+        "equals `net.core.somaxconn`, and its configured backlog (when the\n"
+        "configuration is known) is larger. The service asked for more than it got;\n"
+        "on PHP ≥ 8.2 `listen.backlog = -1` (the default) always lands here, with a\n"
+        "4096-deep queue in front of a handful of workers. Size the service's backlog\n"
+        "by throughput × acceptable wait and restart it; raise somaxconn only when\n"
+        "the sized value needs it. Listeners owned by processes matching\n"
+        '`acceptq_policy.cap_exempt_owners` (default `["systemd*"]`: systemd\'s socket\n'
+        "units ask for the largest backlog on purpose) are not reported.\n"
+    ),
+)
+SOMAXCONN_LOW = Rule(
+    "AQ-KERNEL-002",
+    "kernel",
+    "warning",
+    "somaxconn below the declared minimum",
+    needs=("kernel",),
+    policy=("somaxconn_min",),
+    explanation=(
+        "`net.core.somaxconn` < `acceptq_policy.somaxconn_min` (default 4096, the\n"
+        "kernel default since Linux 5.4). Apply the `kernel_queues` role.\n"
+    ),
+)
+QUEUE_FULL = Rule(
+    "AQ-KERNEL-003",
+    "kernel",
+    "error",
+    "Accept queue full now",
+    needs=("sockets",),
+    explanation=(
+        "A listener's accept-queue depth (Recv-Q) is at or above its limit (Send-Q).\n"
+        "The kernel holds backlog + 1 connections; past that, TCP SYNs are dropped\n"
+        "(ListenOverflows) and unix connects fail with EAGAIN (nginx logs\n"
+        "`(11: Resource temporarily unavailable)`, no counter moves). The owner is not\n"
+        "accepting: stalled workers, I/O, locks.\n"
+    ),
+)
+OVERFLOW_RISING = Rule(
+    "AQ-KERNEL-004",
+    "kernel",
+    "error",
+    "Accept-queue overflows rising",
+    needs=("kernel", "sockets"),
+    explanation=(
+        "`ListenOverflows` or `ListenDrops` (TcpExt) rose between the gather module's\n"
+        "two reads, `acceptq_counter_sample_interval` seconds apart (default 1 s).\n"
+        "Connections are being dropped now. The evidence lists the listeners that are\n"
+        "full at that moment.\n"
+        "With a backlog sized by acceptq this is expected while the owner is stalled:\n"
+        "the short queue refuses new connections (nginx's sub-second connect timeout\n"
+        "turns them into counted 504s) instead of holding connections that will be\n"
+        "dead by the time a worker accepts them. Look for what stalls the owner\n"
+        "before deepening the queue; AQ-BACKLOG-003 says when the size itself is short.\n"
+    ),
+)
+OVERFLOW_HISTORY = Rule(
+    "AQ-KERNEL-005",
+    "kernel",
+    "info",
+    "Accept-queue overflows since boot",
+    needs=("kernel",),
+    explanation=(
+        "The counters are non-zero but did not rise during the sample (or were read\n"
+        "once). History, not an emergency: correlate with service logs.\n"
+    ),
+)
+ABOVE_SOMAXCONN = Rule(
+    "AQ-KERNEL-006",
+    "kernel",
+    "info",
+    "Listener backlog above the current somaxconn",
+    needs=("sockets", "kernel"),
+    explanation=(
+        "A listener was opened before somaxconn was lowered and keeps its larger\n"
+        "backlog; its next restart will cut it to somaxconn.\n"
+    ),
+)
+SYN_DROPS_RISING = Rule(
+    "AQ-KERNEL-007",
+    "kernel",
+    "warning",
+    "SYN-queue drops rising",
+    needs=("kernel",),
+    explanation=(
+        "`TCPReqQFullDrop` rose during the sample: the SYN queue is full and SYN\n"
+        "cookies are off. Keep `net.ipv4.tcp_syncookies = 1` and raise\n"
+        "`net.ipv4.tcp_max_syn_backlog` (role `kernel_queues`). `TCPBacklogDrop`\n"
+        "counts a socket's own receive backlog and is reported as evidence only.\n"
+    ),
+)
+QUEUE_NEAR = Rule(
+    "AQ-KERNEL-008",
+    "kernel",
+    "warning",
+    "Accept queue near its limit now",
+    needs=("sockets",),
+    policy=("queue_near_ratio",),
+    explanation=(
+        "A listener's accept-queue depth is at least `acceptq_policy.queue_near_ratio`\n"
+        "(default 0.8) of its limit, but not yet full: its owner is falling behind and\n"
+        "connections are waiting in the kernel for a worker.\n"
+    ),
+)
 
 DEFINITIONS = (
     CAPPED,
@@ -30,16 +134,21 @@ DEFINITIONS = (
     SYN_DROPS_RISING,
     QUEUE_NEAR,
 )
-DEFAULT_POLICY = {
-    # net.core.somaxconn must be at least this; 4096 is the kernel default
-    # since Linux 5.4 and the kernel_queues role's default.
-    "somaxconn_min": 4096,
-    # Owners (process name patterns) whose listeners ask for the largest
-    # backlog on purpose: systemd's socket units default to Backlog=INT_MAX.
-    "cap_exempt_owners": ["systemd*"],
-    # Depth / limit at which a queue that is not yet full is reported.
-    "queue_near_ratio": 0.8,
-}
+POLICY = (
+    PolicyKey(
+        "somaxconn_min",
+        4096,
+        "net.core.somaxconn must be at least this; 4096 is the kernel default since Linux 5.4 "
+        "and the kernel_queues role's default.",
+    ),
+    PolicyKey(
+        "cap_exempt_owners",
+        ["systemd*"],
+        "Owners (process name patterns) whose listeners ask for the largest backlog on purpose: "
+        "systemd's socket units default to Backlog=INT_MAX.",
+    ),
+    PolicyKey("queue_near_ratio", 0.8, "Depth / limit at which a queue that is not yet full is reported."),
+)
 
 ACCEPT_COUNTERS = ("ListenOverflows", "ListenDrops")
 SYN_COUNTERS = ("TCPReqQFullDrop",)
@@ -262,3 +371,16 @@ def check_syn_queue(host, evidence, policy):
 
 
 CHECKS = (check_listener_caps, check_somaxconn_minimum, check_queues_full, check_overflow_counters, check_syn_queue)
+
+
+CONCERN = Concern(
+    "kernel",
+    "somaxconn, listeners, queue counters",
+    rules=DEFINITIONS,
+    policy=POLICY,
+    checks=CHECKS,
+    doc=(
+        "All of these are per network namespace: a container has its own somaxconn and\n"
+        "its own counters. The evidence names the namespace (`net:[inode]`).\n"
+    ),
+)

@@ -7,14 +7,47 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.acceptq.remediation.plugins.module_utils.findings import Definition
+from ansible_collections.acceptq.remediation.plugins.module_utils.core.findings import Rule
+from ansible_collections.acceptq.remediation.plugins.module_utils.core.rules import Concern
 
-UNREACHABLE = Definition("AQ-HOST-001", "host", "error", "Host unreachable")
-GATHER_FAILED = Definition("AQ-HOST-002", "host", "error", "Evidence gathering failed")
-EVIDENCE_MISSING = Definition("AQ-HOST-003", "host", "warning", "Evidence source missing or unreadable")
+UNREACHABLE = Rule(
+    "AQ-HOST-001",
+    "host",
+    "error",
+    "Host unreachable",
+    needs=(),
+    explanation=(
+        "Ansible could not connect. The host gets this row; the other hosts are still\n"
+        "audited. Fix the address, credentials or connection variables.\n"
+    ),
+)
+GATHER_FAILED = Rule(
+    "AQ-HOST-002",
+    "host",
+    "error",
+    "Evidence gathering failed",
+    needs=(),
+    explanation=(
+        "The gather module did not return evidence (no Python 3 on the host, or a bad\n"
+        "`acceptq_policy`). The observed text carries Ansible's message.\n"
+    ),
+)
+EVIDENCE_MISSING = Rule(
+    "AQ-HOST-003",
+    "host",
+    "warning",
+    "Evidence source missing or unreadable",
+    needs=(),
+    explanation=(
+        "One source could not be read: a missing `/proc` file, an unreadable socket\n"
+        "table (netlink sock_diag refused), a value that is not a number, or a host\n"
+        "that is not Linux. The observed text names the source; checks that need it\n"
+        "are skipped and the rest of the audit goes on.\n"
+    ),
+)
 
 DEFINITIONS = (UNREACHABLE, GATHER_FAILED, EVIDENCE_MISSING)
-DEFAULT_POLICY = {}
+POLICY = ()
 
 
 def unreachable(host, message):
@@ -54,3 +87,13 @@ def check_evidence_errors(host, evidence, policy):
 
 
 CHECKS = (check_evidence_errors,)
+
+
+CONCERN = Concern(
+    "host",
+    "the audit itself",
+    rules=DEFINITIONS,
+    policy=POLICY,
+    checks=CHECKS,
+    doc="",
+)

@@ -9,23 +9,133 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.acceptq.remediation.plugins.module_utils import _nginx
-from ansible_collections.acceptq.remediation.plugins.module_utils.findings import Definition
+from ansible_collections.acceptq.remediation.plugins.module_utils.core.findings import Rule
+from ansible_collections.acceptq.remediation.plugins.module_utils.core.rules import Concern, PolicyKey
+from ansible_collections.acceptq.remediation.plugins.module_utils.nginx import model as _nginx
 
-CLIENT_LEAVES_FIRST = Definition(
-    "AQ-NGINX-001", "nginx", "error", "Upstream timeout not shorter than the client's: 499s, no failure counted"
+CLIENT_LEAVES_FIRST = Rule(
+    "AQ-NGINX-001",
+    "nginx",
+    "error",
+    "Upstream timeout not shorter than the client's: 499s, no failure counted",
+    needs=("nginx",),
+    explanation=(
+        "A read or send timeout at or above the client's timeout. The client gives up\n"
+        "first and nginx logs 499: not an upstream failure, so `max_fails` never\n"
+        "counts it and a stalled backend is never ejected. The seed's vhost B (60 s\n"
+        "default behind a shorter client timeout) carried 85 % of the traffic.\n"
+    ),
 )
-TIMEOUT_BELOW_P99 = Definition("AQ-NGINX-002", "nginx", "error", "Upstream timeout below the expected p99")
-EJECTION_DISABLED = Definition("AQ-NGINX-003", "nginx", "error", "Upstream ejection disabled (max_fails=0)")
-FAIL_TIMEOUT_LONG = Definition("AQ-NGINX-004", "nginx", "warning", "fail_timeout turns a short stall into an outage")
-SINGLE_SERVER = Definition("AQ-NGINX-005", "nginx", "info", "Single upstream server: max_fails has no effect")
-NO_RETRY_ON_FAILURE = Definition("AQ-NGINX-006", "nginx", "warning", "next_upstream without error and timeout")
-KEEPALIVE_PINS_WORKERS = Definition(
-    "AQ-NGINX-007", "nginx", "warning", "Upstream keepalive can pin every php-fpm worker"
+TIMEOUT_BELOW_P99 = Rule(
+    "AQ-NGINX-002",
+    "nginx",
+    "error",
+    "Upstream timeout below the expected p99",
+    needs=("nginx",),
+    explanation=(
+        "A read timeout shorter than the declared p99 service time fails healthy\n"
+        "requests (the seed's vhost A: `fastcgi_read_timeout 100ms`).\n"
+    ),
 )
-LOG_FORMAT_BLIND = Definition("AQ-NGINX-008", "nginx", "warning", "Access log cannot tell upstream failures apart")
-CLIENT_ABORTS = Definition("AQ-NGINX-009", "nginx", "warning", "Clients giving up: 499s in the access log")
-CONFIG_UNREADABLE = Definition("AQ-NGINX-010", "nginx", "error", "nginx configuration could not be parsed")
+EJECTION_DISABLED = Rule(
+    "AQ-NGINX-003",
+    "nginx",
+    "error",
+    "Upstream ejection disabled (max_fails=0)",
+    needs=("nginx",),
+    explanation=("`max_fails=0` turns off failure accounting: a stalled server stays in\nrotation whatever happens.\n"),
+)
+FAIL_TIMEOUT_LONG = Rule(
+    "AQ-NGINX-004",
+    "nginx",
+    "warning",
+    "fail_timeout turns a short stall into an outage",
+    needs=("nginx",),
+    policy=("nginx_fail_timeout_max_s",),
+    explanation=(
+        "`fail_timeout` above `nginx_fail_timeout_max_s` (policy, 30 s). It is both\n"
+        "the window in which failures are counted and how long an ejected server stays\n"
+        "out. When several entries point at the same backend one stall ejects all of\n"
+        "them: on a replica of the seed, `max_fails=10 fail_timeout=5m` turned a 10 s\n"
+        'stall into five minutes of "no live upstreams" (502) once the timeouts were\n'
+        "fixed.\n"
+    ),
+)
+SINGLE_SERVER = Rule(
+    "AQ-NGINX-005",
+    "nginx",
+    "info",
+    "Single upstream server: max_fails has no effect",
+    needs=("nginx",),
+    explanation=(
+        "With one server in a group nginx never marks it unavailable; `max_fails`\n"
+        "and `fail_timeout` are ignored. Said so that nobody counts on ejection; the\n"
+        "timeouts still decide between a 504 and a 499.\n"
+    ),
+)
+NO_RETRY_ON_FAILURE = Rule(
+    "AQ-NGINX-006",
+    "nginx",
+    "warning",
+    "next_upstream without error and timeout",
+    needs=("nginx",),
+    explanation=(
+        "`*_next_upstream` without `error` and `timeout` (for example `off`): a failed\n"
+        "attempt is neither retried on another server nor counted toward `max_fails`.\n"
+    ),
+)
+KEEPALIVE_PINS_WORKERS = Rule(
+    "AQ-NGINX-007",
+    "nginx",
+    "warning",
+    "Upstream keepalive can pin every php-fpm worker",
+    needs=("nginx", "php_fpm"),
+    explanation=(
+        "`fastcgi_keep_conn on` with upstream `keepalive N`, and N × worker processes\n"
+        "≥ `pm.max_children` of the pool behind it: each idle cached connection holds\n"
+        "a php-fpm worker, so the pool can run out of workers while nginx idles.\n"
+    ),
+)
+LOG_FORMAT_BLIND = Rule(
+    "AQ-NGINX-008",
+    "nginx",
+    "warning",
+    "Access log cannot tell upstream failures apart",
+    needs=("nginx",),
+    explanation=(
+        "The access log of a server that passes upstream has no `$status`,\n"
+        "`$upstream_status`, `$request_time` or `$upstream_response_time` (the default\n"
+        "`combined` format has only `$status`): a 499 or 504 cannot be told from the\n"
+        "upstream's own answer, nor a queue wait from work.\n"
+    ),
+)
+CLIENT_ABORTS = Rule(
+    "AQ-NGINX-009",
+    "nginx",
+    "warning",
+    "Clients giving up: 499s in the access log",
+    needs=("nginx",),
+    policy=("nginx_499_share_max", "nginx_log_lines_min"),
+    explanation=(
+        "Among the last lines of an access log (read on the host, at most 2,000), the\n"
+        "share of 499s is above `nginx_499_share_max` (policy, 1 %) with at least\n"
+        "`nginx_log_lines_min` (50) lines parsed. Lines are parsed with a pattern\n"
+        "built from the log's own `log_format`.\n"
+    ),
+)
+CONFIG_UNREADABLE = Rule(
+    "AQ-NGINX-010",
+    "nginx",
+    "error",
+    "nginx configuration could not be parsed",
+    needs=("nginx",),
+    explanation=(
+        "A syntax error, a missing include or a file the parser could not read, with\n"
+        "its file:line (from ngxparse, or from `nginx -t` when the configuration does\n"
+        "not pass it). The rest of the configuration is still audited; the\n"
+        "`nginx_timeouts` role refuses to edit what could not be parsed.\n"
+    ),
+)
 
 DEFINITIONS = (
     CLIENT_LEAVES_FIRST,
@@ -39,15 +149,16 @@ DEFINITIONS = (
     CLIENT_ABORTS,
     CONFIG_UNREADABLE,
 )
-DEFAULT_POLICY = {
-    # Longest fail_timeout before AQ-NGINX-004: the seed's 5m turned a 10 s
-    # stall into five minutes of "no live upstreams".
-    "nginx_fail_timeout_max_s": 30.0,
-    # Share of 499s among an access log's recent lines before AQ-NGINX-009.
-    "nginx_499_share_max": 0.01,
-    # Fewer parsed access-log lines than this are not judged.
-    "nginx_log_lines_min": 50,
-}
+POLICY = (
+    PolicyKey(
+        "nginx_fail_timeout_max_s",
+        30.0,
+        "Longest fail_timeout before AQ-NGINX-004: the seed's 5m turned a 10 s stall into five minutes of "
+        '"no live upstreams".',
+    ),
+    PolicyKey("nginx_499_share_max", 0.01, "Share of 499s among an access log's recent lines before AQ-NGINX-009."),
+    PolicyKey("nginx_log_lines_min", 50, "Fewer parsed access-log lines than this are not judged."),
+)
 LOG_VARIABLES = ("$status", "$upstream_status", "$request_time", "$upstream_response_time")
 COMBINED_FORMAT = (
     '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"'
@@ -446,3 +557,27 @@ def check_nginx(host, evidence, policy):
 
 
 CHECKS = (check_nginx,)
+
+
+CONCERN = Concern(
+    "nginx",
+    "timeouts and ejection",
+    rules=DEFINITIONS,
+    policy=POLICY,
+    checks=CHECKS,
+    doc=(
+        "Judged on the controller from `nginx -T` parsed with ngxparse, for every\n"
+        "location that passes upstream (`fastcgi_pass`, `proxy_pass`, `uwsgi_pass`,\n"
+        "`grpc_pass`). Timeouts are the effective ones after nginx's inheritance\n"
+        "(http → server → location; 60 s when unset), each with the file:line it\n"
+        "comes from. The client timeout and the p99 service time come from\n"
+        "`acceptq_workload` (`client_timeout_s`, `p99_s`, per location under\n"
+        "`locations`); when they are not declared the finding says the value was\n"
+        "assumed. The `nginx_timeouts` role writes the values these findings expect\n"
+        "(`_nginx.recommended`: read and send timeouts at 75 % of the client's, so\n"
+        "that nginx answers 504 before the client leaves; a connect timeout of at most\n"
+        "0.5 s, below the kernel's initial SYN retransmission (1 s), so that a SYN\n"
+        "dropped by a full accept queue ends as a counted 504 rather than a late 499;\n"
+        "`fail_timeout` 10 s; `max_fails` at least 1; `next_upstream error timeout`).\n"
+    ),
+)

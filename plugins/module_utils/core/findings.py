@@ -22,16 +22,41 @@ def severity_rank(severity):
         return len(SEVERITIES)
 
 
-class Definition:
-    """What a finding id means; documented in docs/findings.md."""
+class Rule:
+    """A finding id and everything said about it: docs/findings.md is generated from these.
 
-    def __init__(self, finding_id, concern, severity, title):
+    needs: the evidence sections it judges (a host whose sections are
+    missing is reported, never judged clean). policy: the acceptq_policy keys
+    it reads. escalation: when its severity differs from the default, and why.
+    explanation: what it means and how to fix it (markdown).
+    scope: "host" (judged per host) or "fleet" (judged over the inventory).
+    """
+
+    def __init__(
+        self,
+        finding_id,
+        concern,
+        severity,
+        title,
+        explanation="",
+        needs=(),
+        policy=(),
+        escalation=None,
+        scope="host",
+    ):
         if severity not in SEVERITIES:
             raise ValueError("%s: unknown severity %r" % (finding_id, severity))
+        if scope not in ("host", "fleet"):
+            raise ValueError("%s: unknown scope %r" % (finding_id, scope))
         self.id = finding_id
         self.concern = concern
         self.severity = severity
         self.title = title
+        self.explanation = explanation.strip()
+        self.needs = tuple(needs)
+        self.policy = tuple(policy)
+        self.escalation = escalation
+        self.scope = scope
 
     def finding(self, host, observed, expected, fix, evidence=None, severity=None):
         return Finding(

@@ -17,6 +17,8 @@ __metaclass__ = type
 import os
 import subprocess
 
+from ansible_collections.acceptq.remediation.plugins.module_utils.core.evidence import Section
+
 BINARY_CANDIDATES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx")
 # Caps that keep one host's evidence small whatever the configuration or logs hold.
 MAX_CONFIG_BYTES = 8 * 1024 * 1024
@@ -158,3 +160,6 @@ def collect_nginx(context, binary=None, timeout=20):
         except (IOError, OSError) as exc:
             section["logs"][path] = {"lines": [], "error": exc.strerror or str(exc)}
     return section
+
+
+SECTIONS = (Section("nginx", collect_nginx, 40),)

@@ -7,19 +7,58 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.acceptq.remediation.plugins.module_utils.findings import Definition
+from ansible_collections.acceptq.remediation.plugins.module_utils.core.findings import Rule
+from ansible_collections.acceptq.remediation.plugins.module_utils.core.rules import Concern, PolicyKey
 
-CLOSE_WAIT = Definition("AQ-ROT-001", "rot", "warning", "CLOSE_WAIT piling up on a listened port")
-FLOCK_WAITERS = Definition("AQ-ROT-002", "rot", "warning", "Processes blocked waiting for a file lock")
-MAX_CHILDREN = Definition("AQ-ROT-003", "rot", "warning", "php-fpm pool reached pm.max_children")
+CLOSE_WAIT = Rule(
+    "AQ-ROT-001",
+    "rot",
+    "warning",
+    "CLOSE_WAIT piling up on a listened port",
+    needs=("connections", "sockets"),
+    policy=("close_wait_min",),
+    explanation=(
+        "At least `acceptq_policy.close_wait_min` (default 5) TCP connections in\n"
+        "CLOSE_WAIT on a port a local listener owns. Their clients have closed; the\n"
+        "service will still accept them, do the work and write into a broken pipe. The\n"
+        "evidence gives the port's ESTABLISHED count and the listener's queue.\n"
+    ),
+)
+FLOCK_WAITERS = Rule(
+    "AQ-ROT-002",
+    "rot",
+    "warning",
+    "Processes blocked waiting for a file lock",
+    needs=("locks",),
+    policy=("flock_waiters_min",),
+    explanation=(
+        "At least `acceptq_policy.flock_waiters_min` (default 2) processes blocked on\n"
+        "one file's lock (`/proc/locks` \"->\" lines), with the file's path where a\n"
+        "holder has it open, the holders and the waiters by process name. Exclusive\n"
+        "locks around append-mode log writes turn every worker into a waiter behind\n"
+        "one slow write.\n"
+    ),
+)
+MAX_CHILDREN = Rule(
+    "AQ-ROT-003",
+    "rot",
+    "warning",
+    "php-fpm pool reached pm.max_children",
+    needs=("php_fpm",),
+    explanation=(
+        "A pool's status page (read over FastCGI from the pool's own socket, so it\n"
+        "needs `pm.status_path`) reports `max children reached` above zero: every\n"
+        "worker was busy and requests waited in the kernel's accept queue. For unix\n"
+        "socket pools php-fpm's own `listen queue` always reads 0; the listener's\n"
+        "Recv-Q in the sockets evidence is the truthful depth.\n"
+    ),
+)
 
 DEFINITIONS = (CLOSE_WAIT, FLOCK_WAITERS, MAX_CHILDREN)
-DEFAULT_POLICY = {
-    # CLOSE_WAIT connections on one listened port before it is reported.
-    "close_wait_min": 5,
-    # Processes blocked on one file's lock before it is reported.
-    "flock_waiters_min": 2,
-}
+POLICY = (
+    PolicyKey("close_wait_min", 5, "CLOSE_WAIT connections on one listened port before it is reported."),
+    PolicyKey("flock_waiters_min", 2, "Processes blocked on one file's lock before it is reported."),
+)
 
 
 def _listened_ports(evidence):
@@ -121,3 +160,13 @@ def check_max_children(host, evidence, policy):
 
 
 CHECKS = (check_close_wait, check_flock_waiters, check_max_children)
+
+
+CONCERN = Concern(
+    "rot",
+    "the failure in progress",
+    rules=DEFINITIONS,
+    policy=POLICY,
+    checks=CHECKS,
+    doc="",
+)

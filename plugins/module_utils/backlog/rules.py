@@ -13,17 +13,89 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.acceptq.remediation.plugins.module_utils import _nginx, _sizing
-from ansible_collections.acceptq.remediation.plugins.module_utils.findings import Definition
+from ansible_collections.acceptq.remediation.plugins.module_utils.backlog import sizing as _sizing
+from ansible_collections.acceptq.remediation.plugins.module_utils.core.findings import Rule
+from ansible_collections.acceptq.remediation.plugins.module_utils.core.rules import Concern
+from ansible_collections.acceptq.remediation.plugins.module_utils.nginx import model as _nginx
 
-TOO_DEEP = Definition("AQ-BACKLOG-001", "backlog", "warning", "php-fpm backlog deeper than the wait budget")
-CUT_BY_SOMAXCONN = Definition("AQ-BACKLOG-002", "backlog", "warning", "php-fpm listen.backlog cut by somaxconn")
-TOO_SHALLOW = Definition("AQ-BACKLOG-003", "backlog", "error", "php-fpm backlog too shallow")
-NGINX_CUT = Definition("AQ-BACKLOG-004", "backlog", "warning", "nginx listen backlog cut by somaxconn")
-UNLOCATED = Definition("AQ-BACKLOG-005", "backlog", "warning", "php-fpm pool definition could not be located or parsed")
+TOO_DEEP = Rule(
+    "AQ-BACKLOG-001",
+    "backlog",
+    "warning",
+    "php-fpm backlog deeper than the wait budget",
+    needs=("php_fpm", "sockets", "kernel", "nginx"),
+    explanation=(
+        "The pool's effective backlog is above its sized value: connections at the\n"
+        "back of a full queue wait longer than nginx or the client will. The seed's\n"
+        "`listen.backlog = 65535` lands here, and so does PHP ≥ 8.2's default\n"
+        "(`-1`, unset, meaning as deep as somaxconn: 4096). Severity `error` when a\n"
+        "full queue waits longer than the client's timeout (requests served to\n"
+        "nobody: 499, CLOSE_WAIT, EPIPE). Fix: `listen.backlog = <sized>` in the\n"
+        "pool's own section and a php-fpm **restart** (a reload keeps the old socket).\n"
+    ),
+)
+CUT_BY_SOMAXCONN = Rule(
+    "AQ-BACKLOG-002",
+    "backlog",
+    "warning",
+    "php-fpm listen.backlog cut by somaxconn",
+    needs=("php_fpm", "sockets", "kernel"),
+    explanation=(
+        "The configured `listen.backlog` is larger than the listener's Send-Q: the\n"
+        "kernel cut it to `net.core.somaxconn`, so the file does not say what runs.\n"
+        "Severity `info` when the cut value is still above the sized one (the pool\n"
+        "then also has AQ-BACKLOG-001); `warning` when the pool needs more than it\n"
+        "gets, and the fix says how far to raise somaxconn (`kernel_queues`).\n"
+    ),
+)
+TOO_SHALLOW = Rule(
+    "AQ-BACKLOG-003",
+    "backlog",
+    "error",
+    "php-fpm backlog too shallow",
+    needs=("php_fpm", "sockets", "kernel", "nginx"),
+    explanation=(
+        "The effective backlog is below the sized value and connections are being\n"
+        "refused: the listener is full while ListenOverflows/ListenDrops rise, or\n"
+        "nginx's error log has `(11: Resource temporarily unavailable)` (unix\n"
+        "socket) or `(111: Connection refused)` lines whose upstream is this pool.\n"
+        "Without either sign the finding is `info` (bursts above the backlog will be\n"
+        "refused).\n"
+    ),
+)
+NGINX_CUT = Rule(
+    "AQ-BACKLOG-004",
+    "backlog",
+    "warning",
+    "nginx listen backlog cut by somaxconn",
+    needs=("nginx", "sockets", "kernel"),
+    explanation=(
+        "An nginx `listen ... backlog=N` (file:line from `nginx -T`) asks for more\n"
+        "than its listener got (Send-Q), or, when nothing listens there, more than\n"
+        "`net.core.somaxconn` will give it. A listener opened before somaxconn was\n"
+        "lowered still has its backlog and is not reported here (AQ-KERNEL-006). The\n"
+        "`nginx_timeouts` role (`nginx_timeouts_listen_backlog`) writes `backlog=`;\n"
+        "nginx applies a new `backlog=` on reload only when that value changes,\n"
+        "otherwise it needs a restart.\n"
+    ),
+)
+UNLOCATED = Rule(
+    "AQ-BACKLOG-005",
+    "backlog",
+    "warning",
+    "php-fpm pool definition could not be located or parsed",
+    needs=("php_fpm",),
+    explanation=(
+        "A line of php-fpm's main file or of a file it includes is not a `[pool]`\n"
+        "header, `key = value` or `;` comment (with file:line), an include is\n"
+        "relative or unreadable, or a pool `php-fpm -tt` reports has no `[name]`\n"
+        "section in those files. The rest is still audited; `php_fpm_backlog`\n"
+        "refuses to edit such a pool.\n"
+    ),
+)
 
 DEFINITIONS = (TOO_DEEP, CUT_BY_SOMAXCONN, TOO_SHALLOW, NGINX_CUT, UNLOCATED)
-DEFAULT_POLICY = {}
+POLICY = ()
 
 # nginx error-log lines of a full (11, unix) or overflowing (111, TCP) accept queue.
 QUEUE_ERRORS = ("(11: Resource temporarily unavailable)", "(111: Connection refused)")
@@ -341,3 +413,22 @@ def check_backlogs(host, evidence, policy):
 
 
 CHECKS = (check_backlogs,)
+
+
+CONCERN = Concern(
+    "backlog",
+    "accept queues sized by queueing",
+    rules=DEFINITIONS,
+    policy=POLICY,
+    checks=CHECKS,
+    doc=(
+        "Each php-fpm pool's backlog is sized with one rule, the one the\n"
+        "`php_fpm_backlog` role writes (see [sizing.md](sizing.md)): backlog =\n"
+        "ceil(throughput × acceptable wait), clamped to [backlog floor, somaxconn].\n"
+        "The effective backlog is the pool listener's Send-Q (TCP or unix socket);\n"
+        "the pool's definition (file and line of its `[name]` section and of its\n"
+        "`listen.backlog`) is found by reading php-fpm's main file and its `include=`\n"
+        "globs, for every installed PHP version. Inputs not declared in\n"
+        "`acceptq_workload` are assumed and the finding says so.\n"
+    ),
+)

@@ -1,58 +1,17 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, acceptq contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Judge evidence: pure functions from (host, evidence, policy) to findings.
-
-Runs on the controller. Each concern contributes a module of checks and its
-finding definitions; ``CHECKS`` and ``DEFINITIONS`` are the registry every
-report is built from.
-"""
+"""The declared workload (acceptq_workload), validated: what acceptq cannot observe on a host."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.acceptq.remediation.plugins.module_utils import (
-    _checks_backlog,
-    _checks_host,
-    _checks_kernel,
-    _checks_nginx,
-    _checks_rot,
-)
-
-CONCERN_MODULES = (_checks_host, _checks_kernel, _checks_rot, _checks_nginx, _checks_backlog)
-
-DEFINITIONS = {}
-CHECKS = []
-DEFAULT_POLICY = {}
-for _module in CONCERN_MODULES:
-    for _definition in _module.DEFINITIONS:
-        if _definition.id in DEFINITIONS:
-            raise ValueError("duplicate finding id %s" % _definition.id)
-        DEFINITIONS[_definition.id] = _definition
-    CHECKS.extend(_module.CHECKS)
-    DEFAULT_POLICY.update(_module.DEFAULT_POLICY)
+import math
 
 
 class PolicyError(ValueError):
-    """A declared threshold is unknown or of the wrong type."""
-
-
-def effective_policy(declared=None):
-    """Defaults overlaid with the declared policy, validated."""
-    policy = dict(DEFAULT_POLICY)
-    for key, value in (declared or {}).items():
-        if key not in DEFAULT_POLICY:
-            raise PolicyError("unknown policy key %r (known: %s)" % (key, ", ".join(sorted(DEFAULT_POLICY))))
-        default = DEFAULT_POLICY[key]
-        numeric = isinstance(default, (int, float)) and not isinstance(default, bool)
-        kinds = (int, float) if numeric else (type(default),)
-        if isinstance(value, bool) != isinstance(default, bool) or not isinstance(value, kinds):
-            raise PolicyError("policy %s must be a %s, got %r" % (key, type(default).__name__, value))
-        if isinstance(default, list) and not all(isinstance(item, str) for item in value):
-            raise PolicyError("policy %s must be a list of strings, got %r" % (key, value))
-        policy[key] = value
-    return policy
+    """A declared threshold or workload value is unknown or of the wrong type."""
 
 
 # The declared workload: what acceptq cannot observe on the host. Checks and
@@ -81,9 +40,26 @@ WORKLOAD_ENTRY_KEYS = {
 }
 
 
+# Beyond these a declared value is a typo, and the sizing arithmetic would
+# overflow or size nothing: refused with the variable's name.
+WORKLOAD_LIMITS = {
+    "peak_qps": (1e-3, 1e7),
+    "client_timeout_s": (1e-3, 86400.0),
+    "service_time_s": (1e-6, 86400.0),
+    "p99_s": (1e-6, 86400.0),
+    "backlog_floor": (1, 65535),
+    "queue_wait_s": (1e-6, 3600.0),
+}
+
+
 def _positive_number(where, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise PolicyError("workload %s must be a positive number, got %r" % (where, value))
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise PolicyError("acceptq_workload.%s must be a positive number, got %r" % (where, value))
+    if not math.isfinite(value) or value <= 0:
+        raise PolicyError("acceptq_workload.%s must be a positive number, got %r" % (where, value))
+    low, high = WORKLOAD_LIMITS.get(where.rsplit(".", 1)[-1], (0, float("inf")))
+    if not low <= value <= high:
+        raise PolicyError("acceptq_workload.%s must be between %g and %g, got %r" % (where, low, high, value))
     return value
 
 
@@ -118,18 +94,3 @@ def effective_workload(declared=None):
         key for key in DEFAULT_WORKLOAD if key not in declared and key not in WORKLOAD_ENTRY_KEYS
     )
     return workload
-
-
-def run_checks(host, evidence, declared_policy=None, declared_workload=None):
-    """Every finding for one host, most severe first.
-
-    Checks read thresholds from the policy and the declared workload from
-    policy["workload"].
-    """
-    policy = effective_policy(declared_policy)
-    policy["workload"] = effective_workload(declared_workload)
-    findings = []
-    for check in CHECKS:
-        findings.extend(check(host, evidence, policy))
-    findings.sort(key=lambda finding: finding.sort_key())
-    return findings

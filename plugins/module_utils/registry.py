@@ -1,0 +1,90 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, acceptq contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The controller's view of the registry: every concern's rules, policy and checks.
+
+The concerns and their order come from ``concerns.CONCERNS`` (the one line a
+new concern adds); each concern package's ``rules`` module declares
+``CONCERN``. Reports, docs/findings.md, the policy's defaults and the audit
+are all built from here.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import importlib
+
+from ansible_collections.acceptq.remediation.plugins.module_utils import concerns as _concerns
+from ansible_collections.acceptq.remediation.plugins.module_utils.core.rules import render_markdown
+from ansible_collections.acceptq.remediation.plugins.module_utils.core.workload import (  # noqa: F401 (re-exported API)
+    DEFAULT_WORKLOAD,
+    PolicyError,
+    effective_workload,
+)
+
+
+def _load():
+    package = _concerns.__name__.rsplit(".", 1)[0]
+    return tuple(
+        importlib.import_module("%s.%s.rules" % (package, name)).CONCERN for name, _module in _concerns.CONCERNS
+    )
+
+
+CONCERNS = _load()
+DEFINITIONS = {}
+POLICY_KEYS = {}
+for _concern in CONCERNS:
+    for _rule in _concern.rules:
+        if _rule.id in DEFINITIONS:
+            raise ValueError("duplicate finding id %s" % _rule.id)
+        DEFINITIONS[_rule.id] = _rule
+    for _key in _concern.policy:
+        if _key.name in POLICY_KEYS:
+            raise ValueError("policy key %s declared twice" % _key.name)
+        POLICY_KEYS[_key.name] = _key
+DEFAULT_POLICY = dict((name, key.default) for name, key in POLICY_KEYS.items())
+CHECKS = tuple(check for concern in CONCERNS for check in concern.checks)
+FLEET_CHECKS = tuple(check for concern in CONCERNS for check in concern.fleet_checks)
+
+
+def findings_markdown():
+    """docs/findings.md as the registry says it."""
+    return render_markdown(CONCERNS)
+
+
+def effective_policy(declared=None):
+    """Defaults overlaid with the declared policy, validated."""
+    if declared is not None and not isinstance(declared, dict):
+        raise PolicyError("policy must be a mapping of threshold names to values, got %r" % (declared,))
+    policy = dict(DEFAULT_POLICY)
+    for key, value in (declared or {}).items():
+        if key not in DEFAULT_POLICY:
+            raise PolicyError("unknown policy key %r (known: %s)" % (key, ", ".join(sorted(DEFAULT_POLICY))))
+        default = DEFAULT_POLICY[key]
+        numeric = isinstance(default, (int, float)) and not isinstance(default, bool)
+        kinds = (int, float) if numeric else (type(default),)
+        if isinstance(value, bool) != isinstance(default, bool) or not isinstance(value, kinds):
+            raise PolicyError("policy %s must be a %s, got %r" % (key, type(default).__name__, value))
+        if numeric and not (value == value and abs(value) != float("inf")):
+            raise PolicyError("policy %s must be a finite number, got %r" % (key, value))
+        if isinstance(default, list) and not all(isinstance(item, str) for item in value):
+            raise PolicyError("policy %s must be a list of strings, got %r" % (key, value))
+        policy[key] = value
+    return policy
+
+
+def run_checks(host, evidence, declared_policy=None, declared_workload=None, fleet=None):
+    """Every host-rule finding for one host, most severe first.
+
+    Checks read thresholds from the policy, the declared workload from
+    policy["workload"] and the other hosts (topology) from policy["fleet"].
+    """
+    policy = effective_policy(declared_policy)
+    policy["workload"] = effective_workload(declared_workload)
+    policy["fleet"] = fleet
+    findings = []
+    for check in CHECKS:
+        findings.extend(check(host, evidence, policy))
+    findings.sort(key=lambda finding: finding.sort_key())
+    return findings
