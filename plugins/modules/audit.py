@@ -13,73 +13,84 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: audit
-short_description: Audit a host's accept-queue failure chain and return findings
+short_description: Judge the fleet's accept-queue evidence together and return findings
 version_added: "0.1.0"
 description:
-  - Calls M(acceptq.remediation.gather) once on the host and judges the evidence on
-    the controller with acceptq's checks. Each finding has a stable C(id), a
-    C(severity), the C(host), the C(concern), what was C(observed), what is
-    C(expected), the C(fix) and the C(evidence) it rests on.
+  - Runs on the controller, once per run (C(run_once)), after M(acceptq.remediation.gather) has
+    registered each host's evidence. Judges every host with acceptq's host rules, seeing the other
+    hosts through the topology (which nginx location passes to which php-fpm pool on which host),
+    and the fleet rules over all of them. A host that could not be reached or gathered becomes a
+    finding (AQ-HOST-001, AQ-HOST-002) and the others are still judged.
+  - Each finding has a stable C(id), a C(severity), the C(host), the C(concern), what was
+    C(observed), what is C(expected), the C(fix) and the C(evidence) it rests on.
   - The finding ids are listed in the collection's C(docs/findings.md).
 author:
-  - acceptq contributors
+  - acceptq contributors (@acceptq)
 options:
-  policy:
+  hosts:
     description:
-      - Thresholds the checks judge against; unknown keys are an error.
-      - C(somaxconn_min) (int, default 4096), the least acceptable net.core.somaxconn.
-    type: dict
-    default: {}
-  workload:
-    description:
-      - What acceptq cannot observe on the host, declared per fleet, pool or location;
-        unknown keys are an error and every value not declared is reported as assumed.
-      - C(client_timeout_s) (default 60), the timeout of whatever sits in front of nginx;
-        C(service_time_s) (default 0.1), the mean PHP service time; C(p99_s) (default 1),
-        the expected 99th percentile; C(backlog_floor) (default 16), the smallest sized backlog;
-        C(queue_wait_s) (default 0.25), the longest a connection should wait in an accept queue.
-      - C(pools), per php-fpm pool name, C(peak_qps), C(client_timeout_s), C(service_time_s),
-        C(backlog_floor), C(queue_wait_s); C(locations), per nginx server name or "server_name location",
-        C(p99_s) and C(client_timeout_s).
-    type: dict
-    default: {}
-  sections:
-    description: Passed to M(acceptq.remediation.gather).
+      - The inventory hosts to judge; default C(ansible_play_hosts_all).
     type: list
     elements: str
-  counter_sample_interval:
-    description: Passed to M(acceptq.remediation.gather).
-    type: float
+  gathered:
+    description:
+      - The name of the variable each host registered the gather result in.
+    type: str
+    default: __acceptq_gathered
+  policy:
+    description:
+      - Thresholds for hosts that declare no C(acceptq_policy) of their own; unknown keys are an error
+        (a finding on that host).
+    type: dict
+  workload:
+    description:
+      - The declared workload for hosts that declare no C(acceptq_workload) of their own (see the README).
+    type: dict
+  report:
+    description:
+      - A path on the controller to write the report to (JSON, atomically). The CLI reads the findings
+        from this file, whatever their size.
+    type: path
+  report_evidence:
+    description:
+      - Carry each host's raw evidence in the report.
+    type: bool
+    default: false
 attributes:
   action:
     support: full
-    details: Runs on the controller around one module call on the host.
+    details: Runs on the controller only.
   check_mode:
     support: full
     details: Read-only.
   diff_mode:
     support: none
+    details: Nothing changes.
   platform:
-    platforms: linux
+    support: full
+    platforms: posix
+    details: The controller.
 seealso:
   - module: acceptq.remediation.gather
 """
 
 EXAMPLES = r"""
-- name: Audit the accept-queue chain
-  acceptq.remediation.audit:
-    policy:
-      somaxconn_min: 1024
-  register: __acceptq_audit
+- name: Gather evidence on the host, read-only
+  acceptq.remediation.gather:
+  register: __acceptq_gathered
+  ignore_unreachable: true
+  ignore_errors: true
 
-- name: Show the findings
-  ansible.builtin.debug:
-    msg: "{{ __acceptq_audit.findings | map(attribute='observed') | list }}"
+- name: Judge the fleet's evidence together on the controller
+  acceptq.remediation.audit:
+    report: /tmp/acceptq-report.json
+  run_once: true
+  delegate_to: localhost
 """
 
 RETURN = r"""
 findings:
-  description: The findings for this host, most severe first.
+  description: The findings for the fleet, most severe first.
   returned: always
   type: list
   elements: dict
@@ -98,8 +109,8 @@ summary:
   returned: always
   type: dict
   sample: {"info": 1, "warning": 0, "error": 1, "critical": 0}
-evidence:
-  description: The raw evidence the findings were judged on (see M(acceptq.remediation.gather)).
-  returned: success
+hosts:
+  description: Each judged host's status (ok, failed, unreachable), message and, with I(report_evidence), evidence.
+  returned: always
   type: dict
 """

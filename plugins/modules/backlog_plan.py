@@ -28,7 +28,10 @@ description:
   - Writes nothing. The M(acceptq.remediation.php_fpm_backlog) role writes, validates with C(php-fpm -t)
     and restarts.
 author:
-  - acceptq contributors
+  - acceptq contributors (@acceptq)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 options:
   workload:
     description:
@@ -61,7 +64,12 @@ attributes:
     support: none
     details: The role's file writes show the diff.
   platform:
+    support: full
     platforms: linux
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
 seealso:
   - module: acceptq.remediation.gather
   - module: acceptq.remediation.audit

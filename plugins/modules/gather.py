@@ -15,12 +15,16 @@ version_added: "0.1.0"
 description:
   - Reads, in one call, the raw evidence acceptq judges on the controller for the
     host's network namespace.
+  - C(host) section (always), the system, kernel release, Python version and hostname.
   - C(kernel) section, net.core.somaxconn, net.ipv4.tcp_max_syn_backlog,
     tcp_syncookies and tcp_abort_on_overflow, and the TcpExt counters ListenOverflows,
     ListenDrops (accept queue), TCPReqQFullDrop, TCPReqQFullDoCookies, SyncookiesSent
     (SYN queue) and TCPBacklogDrop (a socket's own receive backlog, kept apart),
     sampled twice O(counter_sample_interval) seconds apart so that a rising counter
     can be told from an old one.
+  - C(addresses) section, the host's interface addresses (C(/proc/net/fib_trie) local
+    IPv4 entries and C(/proc/net/if_inet6)) and hostname, which link an nginx upstream
+    server on another host to this host's listeners.
   - C(sockets) section, every listening TCP (IPv4 and IPv6) and unix socket, read
     with netlink socket diagnostics as C(ss) does, with its current accept-queue depth
     (Recv-Q), its effective backlog limit (Send-Q) and the processes holding it.
@@ -47,15 +51,19 @@ description:
     the rest of the evidence is still returned. Only the Python 3 standard library
     is needed on the host.
 author:
-  - acceptq contributors
+  - acceptq contributors (@acceptq)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 options:
   sections:
     description:
       - Evidence sections to gather. C(host) is always included.
+      - Omitted or empty, every section of every concern registered in
+        C(plugins/module_utils/concerns.py) is gathered (the list grows with the
+        concerns, so it is not fixed here); an unknown name fails the module and
+        the message lists the valid ones.
     type: list
     elements: str
-    choices: [host, sockets, kernel, php_fpm, nginx, connections, locks]
-    default: [host, sockets, kernel, php_fpm, nginx, connections, locks]
   counter_sample_interval:
     description:
       - Seconds between the two reads of the TcpExt counters. C(0) reads them once,
@@ -74,6 +82,7 @@ attributes:
   diff_mode:
     support: none
   platform:
+    support: full
     platforms: linux
 notes:
   - Counters and somaxconn are per network namespace; the evidence is for the
@@ -194,9 +203,9 @@ from ansible_collections.acceptq.remediation.plugins.module_utils import concern
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            sections=dict(
-                type="list", elements="str", choices=list(concerns.RUN_ORDER), default=list(concerns.RUN_ORDER)
-            ),
+            # No choices/default in the spec: they follow concerns.py, which the
+            # documentation cannot list without drifting from it.
+            sections=dict(type="list", elements="str"),
             counter_sample_interval=dict(type="float", default=1.0),
             proc_root=dict(type="path", default="/proc"),
         ),
@@ -205,8 +214,14 @@ def main():
     interval = module.params["counter_sample_interval"]
     if interval < 0 or interval > 60:
         module.fail_json(msg="counter_sample_interval must be between 0 and 60 seconds, got %s" % interval)
+    sections = module.params["sections"] or list(concerns.RUN_ORDER)
+    unknown = sorted(set(sections) - set(concerns.RUN_ORDER))
+    if unknown:
+        module.fail_json(
+            msg="unknown evidence section(s) %s; valid: %s" % (", ".join(unknown), ", ".join(concerns.RUN_ORDER))
+        )
     evidence = concerns.collect(
-        sections=module.params["sections"],
+        sections=sections,
         proc_root=module.params["proc_root"],
         counter_sample_interval=interval,
     )

@@ -30,7 +30,10 @@ description:
   - Writes nothing. The M(acceptq.remediation.nginx_timeouts) role writes, validates with
     C(nginx -t) and reloads.
 author:
-  - acceptq contributors
+  - acceptq contributors (@acceptq)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 options:
   workload:
     description:
@@ -59,7 +62,12 @@ attributes:
     support: none
     details: The role's file writes show the diff.
   platform:
+    support: full
     platforms: linux
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
 seealso:
   - module: acceptq.remediation.gather
   - module: acceptq.remediation.audit

@@ -304,6 +304,7 @@ def collect_php_fpm(context, binaries=None, timeout=15):
         try:
             completed = subprocess.run(
                 [binary, "-tt"],
+                check=False,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 timeout=timeout,

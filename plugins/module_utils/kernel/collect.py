@@ -343,7 +343,7 @@ def _port_set(ports):
     """A previous run's listened ports (a list of port numbers) as a set, or None."""
     if not isinstance(ports, list) or not ports:
         return None
-    if not all(type(port) is int and 0 < port < 65536 for port in ports):  # not bool, float or str
+    if not all(isinstance(port, int) and not isinstance(port, bool) and 0 < port < 65536 for port in ports):
         return None
     return frozenset(ports)
 

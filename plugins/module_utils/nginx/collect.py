@@ -37,7 +37,7 @@ def find_binary(candidates=BINARY_CANDIDATES):
 
 
 def _run(argv, timeout):
-    completed = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+    completed = subprocess.run(argv, check=False, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
     return (
         completed.returncode,
         completed.stdout.decode("utf-8", "replace"),
