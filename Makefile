@@ -6,12 +6,12 @@ export ANSIBLE_HOME := $(CURDIR)/.ansible
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.ansible/collections
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: audit test bootstrap containers images lint unit build molecule bench bench-incident clean
+.PHONY: audit test bootstrap containers images lint unit build sanity molecule bench bench-incident clean
 
 audit: bootstrap  ## audit this machine and print the report
 	$(BIN)/acceptq audit --fail-on none
 
-test: containers images lint unit build molecule  ## the whole suite
+test: containers images lint unit build sanity molecule  ## the whole suite
 
 bootstrap:
 	@tools/bootstrap.sh
@@ -37,6 +37,15 @@ build: bootstrap
 	$(BIN)/ansible-galaxy collection build --force --output-path dist .
 	@if tar -tzf dist/acceptq-remediation-*.tar.gz | grep -E '^(src|tests|\.ci|tools|molecule)/'; then \
 		echo "build: the collection tarball carries development files" >&2; exit 1; fi
+	@# Galaxy's own import checks, offline, on the tarball as it would be uploaded.
+	@cd dist && PATH=$(CURDIR)/$(BIN):$$PATH $(CURDIR)/$(BIN)/python -m galaxy_importer.main \
+		acceptq-remediation-*.tar.gz >importer.log 2>&1 || { grep -v '^Loading ' importer.log >&2; exit 1; }
+	@grep -E '^(WARNING|ERROR)' dist/importer.log || true
+	@tail -1 dist/importer.log
+
+sanity: containers build  ## ansible-test sanity on the built collection (containers: shellcheck)
+	PATH=$(CURDIR)/$(BIN):$$PATH tools/sanity.sh dist/acceptq-remediation-*.tar.gz
+	$(BIN)/antsibull-changelog lint
 
 molecule: bootstrap images
 	@for scenario in $(SCENARIOS); do \

@@ -16,7 +16,8 @@ ansible_bundle=ansible==12.3.0
 bundle_collections=(containers/podman ansible/posix)
 
 tools=(python3:python3 ss:iproute2)
-$with_containers && tools+=(podman:podman runc:runc debootstrap:debootstrap ip:iproute2)
+# shellcheck: ansible-test sanity runs it on the collection (make sanity).
+$with_containers && tools+=(podman:podman runc:runc debootstrap:debootstrap ip:iproute2 shellcheck:shellcheck)
 need_packages=()
 for tool in "${tools[@]}"; do
   command -v "${tool%%:*}" >/dev/null || need_packages+=("${tool#*:}")
