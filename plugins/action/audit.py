@@ -1,56 +1,106 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, acceptq contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Gather once on the host, judge on the controller."""
+"""Judge the whole fleet's evidence on the controller, once per run."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+import os
+import tempfile
+
 from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.validation import check_type_bool
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.acceptq.remediation.plugins.module_utils import registry
 from ansible_collections.acceptq.remediation.plugins.module_utils.core.findings import summarize
-from ansible_collections.acceptq.remediation.plugins.module_utils.host import rules as _checks_host
-from ansible_collections.acceptq.remediation.plugins.module_utils.registry import PolicyError, run_checks
+from ansible_collections.acceptq.remediation.plugins.module_utils.core.fleet import HostView
+
+
+def host_view(name, gathered, host_vars):
+    """A HostView from what the gather task registered for a host (or its absence)."""
+    view = _host_view(name, gathered, host_vars)
+    view.declared_policy = host_vars.get("acceptq_policy")
+    view.declared_workload = host_vars.get("acceptq_workload")
+    return view
+
+
+def _host_view(name, gathered, host_vars):
+    groups = host_vars.get("group_names") or ()
+    ansible_host = host_vars.get("ansible_host")
+    if not isinstance(gathered, dict) or not gathered:
+        return HostView(name, None, "failed", "the gather task did not run on this host", ansible_host, groups)
+    if gathered.get("unreachable"):
+        return HostView(name, None, "unreachable", str(gathered.get("msg") or "unreachable"), ansible_host, groups)
+    evidence = gathered.get("evidence")
+    if gathered.get("failed") or not isinstance(evidence, dict):
+        message = gathered.get("msg") or gathered.get("module_stderr") or "no evidence returned"
+        return HostView(name, None, "failed", str(message), ansible_host, groups)
+    return HostView(name, evidence, "ok", "", ansible_host, groups)
+
+
+def write_report(path, document):
+    """Atomically: a reader never sees half a report, and an interrupted run leaves none."""
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, temp = tempfile.mkstemp(prefix=".acceptq-report-", dir=directory)
+    try:
+        with os.fdopen(handle, "w") as stream:
+            json.dump(document, stream, sort_keys=True)
+            stream.write("\n")
+        os.chmod(temp, 0o600)
+        os.rename(temp, path)
+    except BaseException:
+        os.unlink(temp)
+        raise
 
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _supports_check_mode = True
-    _VALID_ARGS = frozenset(("policy", "workload", "sections", "counter_sample_interval"))
+    _VALID_ARGS = frozenset(("policy", "workload", "hosts", "gathered", "report", "report_evidence"))
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        host = (task_vars or {}).get("inventory_hostname", self._task.get_name())
-        policy = self._task.args.get("policy") or {}
-        if not isinstance(policy, dict):
-            raise AnsibleActionFail("policy must be a mapping of threshold names to values, got %r" % (policy,))
-        gather_args = dict(
-            (key, self._task.args[key]) for key in ("sections", "counter_sample_interval") if key in self._task.args
-        )
-        gathered = self._execute_module(
-            module_name="acceptq.remediation.gather", module_args=gather_args, task_vars=task_vars
-        )
-        if gathered.get("failed") or "evidence" not in gathered:
-            message = gathered.get("msg") or gathered.get("module_stderr") or "no evidence returned"
-            finding = _checks_host.gather_failed(host, message)
-            result.update(
-                failed=True,
-                msg="evidence gathering failed on %s: %s" % (host, message),
-                findings=[finding.to_dict()],
-                summary=summarize([finding]),
-            )
-            return result
+        task_vars = task_vars or {}
+        args = self._task.args
+        hostvars = task_vars.get("hostvars") or {}
+        names = args.get("hosts") or task_vars.get("ansible_play_hosts_all") or []
+        if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+            raise AnsibleActionFail("hosts must be a list of inventory host names, got %r" % (names,))
+        gathered_var = args.get("gathered") or "__acceptq_gathered"
         try:
-            findings = run_checks(host, gathered["evidence"], policy, self._task.args.get("workload"))
-        except PolicyError as exc:
-            raise AnsibleActionFail("acceptq policy for %s: %s" % (host, exc)) from None
-        result.update(
-            changed=False,
-            evidence=gathered["evidence"],
-            findings=[finding.to_dict() for finding in findings],
-            summary=summarize(findings),
-        )
+            with_evidence = check_type_bool(args.get("report_evidence", False))
+        except TypeError:
+            raise AnsibleActionFail("report_evidence must be a boolean") from None
+        hosts = []
+        for name in names:
+            host_vars = hostvars.get(name, {})
+            hosts.append(host_view(name, host_vars.get(gathered_var), host_vars))
+        # Each host's own acceptq_policy / acceptq_workload apply to it; these
+        # arguments are the default for hosts that declare none.
+        findings = registry.audit_fleet(hosts, args.get("policy"), args.get("workload"))
+        document = {
+            "hosts": dict(
+                (
+                    host.name,
+                    dict(
+                        {"status": host.status, "message": host.message},
+                        **({"evidence": host.evidence} if with_evidence and host.evidence is not None else {}),
+                    ),
+                )
+                for host in hosts
+            ),
+            "summary": summarize(findings),
+            "findings": [finding.to_dict() for finding in findings],
+        }
+        if args.get("report"):
+            try:
+                write_report(args["report"], document)
+            except (IOError, OSError) as exc:
+                raise AnsibleActionFail("cannot write the report %s: %s" % (args["report"], exc)) from None
+        result.update(changed=False, **document)
         return result

@@ -88,3 +88,48 @@ def run_checks(host, evidence, declared_policy=None, declared_workload=None, fle
         findings.extend(check(host, evidence, policy))
     findings.sort(key=lambda finding: finding.sort_key())
     return findings
+
+
+def audit_fleet(hosts, declared_policy=None, declared_workload=None):
+    """Every finding for the fleet, most severe first: host rules per gathered host (seeing
+    the others through the topology), fleet rules over all of them, and a finding for each
+    host that could not be reached or gathered.
+
+    hosts: [core.fleet.HostView].
+    """
+    from ansible_collections.acceptq.remediation.plugins.module_utils.core.fleet import Fleet
+    from ansible_collections.acceptq.remediation.plugins.module_utils.host import rules as host_rules
+    from ansible_collections.acceptq.remediation.plugins.module_utils.nginx import model as nginx_model
+
+    fleet = Fleet(hosts, model_loader=nginx_model.load_config)
+    findings = []
+    for host in hosts:
+        if host.status == "unreachable":
+            findings.append(host_rules.unreachable(host.name, host.message))
+            continue
+        if not host.gathered:
+            findings.append(host_rules.gather_failed(host.name, host.message))
+            continue
+        try:
+            host.policy = effective_policy(declared_policy if host.declared_policy is None else host.declared_policy)
+            host.policy["workload"] = effective_workload(
+                declared_workload if host.declared_workload is None else host.declared_workload
+            )
+        except PolicyError as exc:
+            findings.append(host_rules.gather_failed(host.name, "acceptq_policy / acceptq_workload: %s" % exc))
+            host.status, host.message = "failed", str(exc)
+            continue
+        host.policy["fleet"] = fleet
+    for host in hosts:
+        if host.gathered and host.policy is not None:
+            for check in CHECKS:
+                findings.extend(check(host.name, host.evidence, host.policy))
+    # Fleet rules read the thresholds of the first host whose declaration is
+    # valid (a bad one is that host's finding, above), else the defaults.
+    judged = [host.policy for host in hosts if host.policy is not None]
+    policy = dict(judged[0]) if judged else dict(DEFAULT_POLICY, workload=effective_workload(None))
+    policy["fleet"] = fleet
+    for check in FLEET_CHECKS:
+        findings.extend(check(fleet, policy))
+    findings.sort(key=lambda finding: finding.sort_key())
+    return findings

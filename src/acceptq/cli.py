@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ from rich.table import Table
 
 from acceptq import __version__
 from acceptq.collection import CollectionNotFound, collection_root, import_shared
+from acceptq.reports import FORMATS as REPORT_FORMATS
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_AUDIT_FAILED = 0, 1, 2, 3
 SEVERITY_STYLES = {"critical": "bold red", "error": "red", "warning": "yellow", "info": "cyan"}
@@ -20,6 +20,15 @@ SEVERITY_STYLES = {"critical": "bold red", "error": "red", "warning": "yellow", 
 
 class UsageError(Exception):
     pass
+
+
+def add_fail_on(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--fail-on",
+        default="error",
+        choices=("info", "warning", "error", "critical", "none"),
+        help="exit 1 when a finding at or above this severity exists (default: error)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,14 +39,21 @@ def build_parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="audit hosts and report findings")
     audit.add_argument("-i", "--inventory", help="inventory file or directory (default: this machine)")
     audit.add_argument("-l", "--limit", help="host pattern to audit")
-    audit.add_argument("--format", choices=("table", "json"), default="table")
-    audit.add_argument("-o", "--output", help="write the report to this file instead of standard output")
+    audit.add_argument("--format", choices=REPORT_FORMATS, default="table")
     audit.add_argument(
-        "--fail-on",
-        default="error",
-        choices=("info", "warning", "error", "critical", "none"),
-        help="exit 1 when a finding at or above this severity exists (default: error)",
+        "--evidence", action="store_true", help="carry each host's raw evidence in the JSON report (the table has it)"
     )
+    audit.add_argument("-o", "--output", help="write the report to this file instead of standard output")
+    add_fail_on(audit)
+
+    scan = commands.add_parser(
+        "scan", help="judge local nginx configurations and PHP source with the audit's rules, without Ansible"
+    )
+    scan.add_argument("paths", nargs="+", metavar="PATH", help="an nginx.conf, an `nginx -T` dump, or a PHP tree")
+    scan.add_argument("--workload", help="a YAML file holding acceptq_workload (or the mapping itself)")
+    scan.add_argument("--format", choices=REPORT_FORMATS, default="table")
+    scan.add_argument("-o", "--output", help="write the report to this file instead of standard output")
+    add_fail_on(scan)
 
     rules = commands.add_parser("rules", help="list every finding id the audit can report, from the rule registry")
     rules.add_argument("--format", choices=("table", "json", "markdown"), default="table")
@@ -73,82 +89,11 @@ def write_atomically(path: str, text: str) -> None:
         raise UsageError("cannot write %s: %s" % (path, exc.strerror or exc)) from None
 
 
-def render_table(findings, hosts, console: Console) -> None:
-    from ansible_collections.acceptq.remediation.plugins.module_utils.core.findings import summarize
-
-    table = Table(title="acceptq findings", show_lines=True, expand=False)
-    for column, style in (("severity", None), ("id", "bold"), ("host", None), ("observed", None), ("fix", "dim")):
-        table.add_column(column, style=style, overflow="fold")
-    for finding in findings:
-        style = SEVERITY_STYLES.get(finding.severity, "")
-        table.add_row(
-            "[%s]%s[/]" % (style, finding.severity) if style else finding.severity,
-            finding.id,
-            finding.host,
-            finding.observed,
-            finding.fix,
-        )
-    if findings:
-        console.print(table)
-    counts = summarize(findings)
-    console.print(
-        "%d finding(s) on %d host(s): %s"
-        % (len(findings), len(hosts), ", ".join("%d %s" % (counts[name], name) for name in reversed(list(counts))))
-    )
-
-
-def render_overview(hosts, console: Console) -> None:
-    """What was read on each host: the kernel limits, counters and listeners."""
-    for name, host in sorted(hosts.items()):
-        evidence = host.evidence or {}
-        kernel = evidence.get("kernel") or {}
-        sysctls = kernel.get("sysctls") or {}
-        counters = kernel.get("counters") or {}
-        if not kernel and not evidence.get("sockets"):
-            continue
-        console.print("[bold]%s[/] %s" % (name, kernel.get("netns") or ""))
-        console.print("  " + "  ".join("%s=%s" % (key.rsplit(".", 1)[-1], value) for key, value in sysctls.items()))
-        console.print("  " + "  ".join("%s=%s" % item for item in counters.items()))
-        listeners = (evidence.get("sockets") or {}).get("listeners") or []
-        table = Table(show_edge=False, box=None, pad_edge=False)
-        for column in ("listener", "owner", "queue", "limit"):
-            table.add_column(column, justify="right" if column in ("queue", "limit") else "left")
-        for listener in listeners:
-            owner = listener.get("owner") or {}
-            table.add_row(
-                listener["local"],
-                "%s/%s" % (owner.get("name"), owner.get("pid")) if owner else "-",
-                str(listener.get("queue_depth")),
-                str(listener.get("backlog_limit")),
-            )
-        if listeners:
-            console.print(table)
-
-
-def report_document(findings, hosts, inventory: str, limit: str | None) -> dict:
-    from ansible_collections.acceptq.remediation.plugins.module_utils.core.findings import summarize
-
-    return {
-        "acceptq_version": __version__,
-        "generated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "inventory": inventory,
-        "limit": limit,
-        "hosts": {
-            name: {"status": host.status, "message": host.message, "evidence": host.evidence}
-            for name, host in sorted(hosts.items())
-        },
-        "summary": summarize(findings),
-        "findings": [finding.to_dict() for finding in findings],
-    }
-
-
 def progress_printer(console: Console):
     marks = {"running": "…", "ok": "✓", "failed": "✗", "unreachable": "✗"}
 
     def show(host) -> None:
         detail = ""
-        if host.status in ("ok", "failed"):
-            detail = " %d finding(s)" % len(host.findings)
         if host.message and host.status != "ok":
             detail += " (%s)" % host.message.strip().splitlines()[0][:120]
         console.print("%s %s %s%s" % (marks.get(host.status, "?"), host.name, host.status, detail))
@@ -156,49 +101,74 @@ def progress_printer(console: Console):
     return show
 
 
+def read_report(path: Path) -> dict | None:
+    """The audit's report as the judging task wrote it, or None when it never got that far."""
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except ValueError as exc:
+        raise UsageError("the audit's report %s is not valid JSON: %s" % (path, exc)) from None
+
+
 def command_audit(args, root: Path) -> int:
+    import tempfile
+
+    from acceptq import reports
+    from acceptq.report import HostState, Report
     from acceptq.runner import run_playbook
     from ansible_collections.acceptq.remediation.plugins.module_utils.core.findings import Finding, at_or_above
-    from ansible_collections.acceptq.remediation.plugins.module_utils.host import rules as _checks_host
 
     inventory = resolve_inventory(root, args.inventory)
     if args.output and not Path(args.output).expanduser().parent.is_dir():
         raise UsageError("cannot write %s: directory %s does not exist" % (args.output, Path(args.output).parent))
     progress = Console(stderr=True, highlight=False)
     progress.print("acceptq audit: inventory %s%s" % (inventory, ", limit %s" % args.limit if args.limit else ""))
-    run = run_playbook(root, "audit.yml", inventory, limit=args.limit, on_host=progress_printer(progress))
+    with_evidence = args.evidence or args.format == "table"
+    with tempfile.TemporaryDirectory(prefix="acceptq-audit-") as scratch:
+        # The findings travel in a file the judging task writes, not in a task result:
+        # ansible-runner drops results above ~700 kB, which would read as "no findings".
+        report_path = Path(scratch) / "report.json"
+        run = run_playbook(
+            root,
+            "audit.yml",
+            inventory,
+            limit=args.limit,
+            extravars={"acceptq_report": str(report_path), "acceptq_report_evidence": with_evidence},
+            on_host=progress_printer(progress),
+        )
+        document = read_report(report_path)
     if run.errors:
         progress.print("[red]acceptq: the audit could not run:[/]\n%s" % "\n".join(run.errors))
         return EXIT_AUDIT_FAILED
-    if run.no_hosts_matched or not run.hosts:
+    if run.no_hosts_matched or (not run.hosts and document is None):
         progress.print("[red]acceptq: no hosts matched[/] (inventory %s, limit %s)" % (inventory, args.limit))
         return EXIT_USAGE
+    if document is None:
+        progress.print(
+            "[red]acceptq: the audit stopped before the fleet was judged[/] (ansible-playbook exit %s, %s): "
+            "no report, so no host is reported clean" % (run.rc, run.status)
+        )
+        return EXIT_AUDIT_FAILED
 
-    findings = []
-    for host in run.hosts.values():
-        findings.extend(Finding.from_dict(item) for item in host.findings)
-        if host.status == "unreachable":
-            findings.append(_checks_host.unreachable(host.name, host.message))
-        elif host.status == "failed" and not host.findings:
-            findings.append(_checks_host.gather_failed(host.name, host.message))
-    findings.sort(key=lambda finding: finding.sort_key())
+    findings = [Finding.from_dict(item) for item in document["findings"]]
+    hosts = {}
+    for name, state in document["hosts"].items():
+        hosts[name] = HostState(name, state["status"], state.get("message", ""), state.get("evidence"))
+    report = Report(findings, hosts, command="audit", inventory=inventory, limit=args.limit)
+    if args.format == "table" and not args.output:
+        from acceptq.reports import table as table_report
 
-    if args.format == "json":
-        text = json.dumps(report_document(findings, run.hosts, inventory, args.limit), indent=2, sort_keys=True)
-        if args.output:
-            write_atomically(args.output, text + "\n")
-        else:
-            print(text)
+        table_report.render(report, Console(highlight=False))
     else:
+        if args.format == "json" and not args.evidence:
+            for host in report.hosts.values():
+                host.evidence = None
+        text = reports.render(args.format, report)
         if args.output:
-            file_console = Console(file=__import__("io").StringIO(), width=160, no_color=True)
-            render_overview(run.hosts, file_console)
-            render_table(findings, run.hosts, file_console)
-            write_atomically(args.output, file_console.file.getvalue())
+            write_atomically(args.output, text)
         else:
-            console = Console(highlight=False)
-            render_overview(run.hosts, console)
-            render_table(findings, run.hosts, console)
+            sys.stdout.write(text)
     if args.output:
         progress.print("acceptq: report written to %s" % args.output)
     if args.fail_on != "none" and at_or_above(findings, args.fail_on):
@@ -224,6 +194,62 @@ def command_remediate(args, root: Path) -> int:
         return EXIT_USAGE
     failed = [host.name for host in run.hosts.values() if host.status in ("failed", "unreachable")]
     return EXIT_FINDINGS if failed else EXIT_OK
+
+
+def load_workload(path: str | None) -> dict | None:
+    """acceptq_workload from a YAML file (an inventory vars file, or the mapping alone)."""
+    if not path:
+        return None
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).expanduser().read_text())
+    except OSError as exc:
+        raise UsageError("cannot read the workload %s: %s" % (path, exc.strerror or exc)) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = "%s:%d" % (path, mark.line + 1) if mark else path
+        raise UsageError("%s: not valid YAML: %s" % (where, getattr(exc, "problem", exc))) from None
+    if isinstance(data, dict) and "acceptq_workload" in data:
+        data = data["acceptq_workload"]
+    if data is not None and not isinstance(data, dict):
+        raise UsageError("%s: acceptq_workload must be a mapping" % path)
+    return data
+
+
+def command_scan(args) -> int:
+    from acceptq import reports
+    from acceptq.report import Report
+    from acceptq.scan import run_scan
+    from ansible_collections.acceptq.remediation.plugins.module_utils.core.findings import at_or_above
+    from ansible_collections.acceptq.remediation.plugins.module_utils.registry import PolicyError, effective_workload
+
+    try:
+        workload = effective_workload(load_workload(args.workload))
+    except PolicyError as exc:
+        raise UsageError("%s: %s" % (args.workload, exc)) from None
+    findings, errors = run_scan(args.paths, workload)
+    for error in errors:
+        where = error["path"] + (":%s" % error["line"] if error.get("line") else "")
+        print("acceptq scan: %s: %s" % (where, error["message"]), file=sys.stderr)
+    report = Report(findings, command="scan", complete=not errors)
+    if errors:
+        report.incomplete_reason = "%d input(s) could not be read or parsed" % len(errors)
+    if args.format == "table" and not args.output:
+        from acceptq.reports import table as table_report
+
+        table_report.render(report, Console(highlight=False))
+    else:
+        text = reports.render(args.format, report)
+        if args.output:
+            write_atomically(args.output, text)
+        else:
+            sys.stdout.write(text)
+    if errors and not findings:
+        return EXIT_AUDIT_FAILED
+    if args.fail_on != "none" and at_or_above(findings, args.fail_on):
+        return EXIT_FINDINGS
+    return EXIT_AUDIT_FAILED if errors else EXIT_OK
 
 
 def command_rules(args) -> int:
@@ -267,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
             return command_audit(args, root)
         if args.command == "rules":
             return command_rules(args)
+        if args.command == "scan":
+            return command_scan(args)
         return command_remediate(args, root)
     except (UsageError, CollectionNotFound) as exc:
         print("acceptq: %s" % exc, file=sys.stderr)

@@ -11,16 +11,17 @@ from pathlib import Path
 
 from acceptq.collection import collections_path
 
-AUDIT_ACTIONS = {"acceptq.remediation.audit", "audit"}
+GATHER_ACTIONS = {"acceptq.remediation.gather", "gather"}
 
 
 @dataclass
 class HostOutcome:
+    """A host's progress as ansible-runner's events show it (findings come from the report file)."""
+
     name: str
     status: str = "pending"  # pending, running, ok, failed, unreachable
-    findings: list[dict] = field(default_factory=list)
-    evidence: dict | None = None
     message: str = ""
+    findings: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -81,12 +82,13 @@ def run_playbook(
                 on_host and on_host(item)
         elif kind in ("runner_on_ok", "runner_on_failed") and host:
             item = outcome(host)
-            if data.get("task_action") in AUDIT_ACTIONS:
-                item.findings.extend(result.get("findings", []))
-                item.evidence = result.get("evidence")
-            if kind == "runner_on_failed" and not data.get("ignore_errors"):
+            gather = data.get("task_action") in GATHER_ACTIONS
+            if kind == "runner_on_failed" and (gather or not data.get("ignore_errors")):
                 item.status = "failed"
                 item.message = str(result.get("msg", ""))
+                on_host and on_host(item)
+            elif gather and item.status in ("pending", "running"):
+                item.status = "ok"
                 on_host and on_host(item)
         elif kind == "runner_on_unreachable" and host:
             item = outcome(host)

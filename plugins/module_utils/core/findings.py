@@ -58,7 +58,7 @@ class Rule:
         self.escalation = escalation
         self.scope = scope
 
-    def finding(self, host, observed, expected, fix, evidence=None, severity=None):
+    def finding(self, host, observed, expected, fix, evidence=None, severity=None, file=None, line=None):
         return Finding(
             finding_id=self.id,
             severity=severity or self.severity,
@@ -69,13 +69,19 @@ class Rule:
             expected=expected,
             fix=fix,
             evidence=evidence or {},
+            file=file,
+            line=line,
         )
 
 
 class Finding:
     FIELDS = ("id", "severity", "host", "concern", "title", "observed", "expected", "fix", "evidence")
+    # Where the finding points in a file, when it does (scans, SARIF, editors).
+    LOCATION = ("file", "line")
 
-    def __init__(self, finding_id, severity, host, concern, title, observed, expected, fix, evidence=None):
+    def __init__(
+        self, finding_id, severity, host, concern, title, observed, expected, fix, evidence=None, file=None, line=None
+    ):
         self.id = finding_id
         self.severity = severity
         self.host = host
@@ -85,9 +91,15 @@ class Finding:
         self.expected = expected
         self.fix = fix
         self.evidence = evidence or {}
+        self.file = file
+        self.line = line
 
     def to_dict(self):
-        return dict((field, getattr(self, field)) for field in self.FIELDS)
+        data = dict((field, getattr(self, field)) for field in self.FIELDS)
+        for field in self.LOCATION:
+            if getattr(self, field) is not None:
+                data[field] = getattr(self, field)
+        return data
 
     @classmethod
     def from_dict(cls, data):
@@ -104,6 +116,8 @@ class Finding:
             data["expected"],
             data["fix"],
             data.get("evidence"),
+            file=data.get("file"),
+            line=data.get("line"),
         )
 
     def sort_key(self):

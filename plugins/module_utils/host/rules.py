@@ -46,7 +46,42 @@ EVIDENCE_MISSING = Rule(
     ),
 )
 
-DEFINITIONS = (UNREACHABLE, GATHER_FAILED, EVIDENCE_MISSING)
+UPSTREAM_UNKNOWN = Rule(
+    "AQ-HOST-004",
+    "host",
+    "warning",
+    "nginx upstream reaches no audited host",
+    needs=("nginx", "addresses"),
+    scope="fleet",
+    explanation=(
+        "An nginx location passes to a target (an upstream server, or the pass\n"
+        "target itself) that matches no audited host: no host of the run has that\n"
+        "address, inventory name, `ansible_host` or hostname, or two hosts claim it\n"
+        "and neither or both listen on its port. The pool behind it is judged\n"
+        "without this nginx's timeouts, so its backlog may be sized on assumed\n"
+        "values. Reported once per nginx host and target, naming every location that\n"
+        "passes there. Add the backend host to the inventory (or to `--limit`), or\n"
+        "set `ansible_host` to the address nginx uses.\n"
+    ),
+)
+ADDRESS_CLAIMED_TWICE = Rule(
+    "AQ-HOST-005",
+    "host",
+    "warning",
+    "Two inventory hosts claim the same address",
+    needs=("addresses",),
+    scope="fleet",
+    explanation=(
+        "Two or more hosts of the run report the same non-loopback address or name\n"
+        "(interface addresses, `ansible_host`, inventory name or hostname): an\n"
+        "upstream pointing there cannot be told apart, and the topology leaves it\n"
+        "unlinked (AQ-HOST-004) unless exactly one of them listens on the port.\n"
+        "Containers on separate bridges often share private addresses; give each\n"
+        "host its own `ansible_host`.\n"
+    ),
+)
+
+DEFINITIONS = (UNREACHABLE, GATHER_FAILED, EVIDENCE_MISSING, UPSTREAM_UNKNOWN, ADDRESS_CLAIMED_TWICE)
 POLICY = ()
 
 
@@ -89,11 +124,62 @@ def check_evidence_errors(host, evidence, policy):
 CHECKS = (check_evidence_errors,)
 
 
+def check_unlinked_upstreams(fleet, policy):
+    """One finding per nginx host and target that reaches nothing audited."""
+    by_target = {}
+    for link in fleet.unresolved():
+        by_target.setdefault((link.nginx_host, link.target, link.problem), []).append(link)
+    findings = []
+    for (nginx_host, target, problem), links in sorted(by_target.items()):
+        owners = fleet.address_owners.get(str(target).rsplit(":", 1)[0].strip("[]").lower()) or []
+        why = {
+            "unknown": "no audited host has that address or name",
+            "ambiguous": "it is claimed by %s and it cannot be told which serves it" % ", ".join(owners),
+            "unresolved": "acceptq cannot read it as an address",
+        }[problem]
+        findings.append(
+            UPSTREAM_UNKNOWN.finding(
+                nginx_host,
+                observed="%s passes to %s%s: %s"
+                % (
+                    "; ".join(sorted(set(link.label() for link in links))),
+                    target,
+                    " (upstream %s)" % links[0].upstream if links[0].upstream else "",
+                    why,
+                ),
+                expected="every upstream target linked to the audited host and listener that serves it",
+                fix="Audit the backend with its nginx hosts in one run (inventory or --limit), or set its "
+                "ansible_host to the address nginx uses.",
+                evidence={"target": target, "problem": problem, "upstream": links[0].upstream, "claimed_by": owners},
+            )
+        )
+    return findings
+
+
+def check_address_conflicts(fleet, policy):
+    findings = []
+    for address, owners in sorted(fleet.conflicts().items()):
+        findings.append(
+            ADDRESS_CLAIMED_TWICE.finding(
+                owners[0],
+                observed="%s is an address or name of %s" % (address, " and ".join(owners)),
+                expected="each address or name belongs to one host of the run",
+                fix="Give each host its own ansible_host; an upstream at %s cannot be linked to one of them." % address,
+                evidence={"address": address, "hosts": owners},
+            )
+        )
+    return findings
+
+
+FLEET_CHECKS = (check_unlinked_upstreams, check_address_conflicts)
+
+
 CONCERN = Concern(
     "host",
     "the audit itself",
     rules=DEFINITIONS,
     policy=POLICY,
     checks=CHECKS,
+    fleet_checks=FLEET_CHECKS,
     doc="",
 )
