@@ -68,7 +68,8 @@ class ActionModule(ActionBase):
         planned = _backlog_plan.plan(
             evidence, workload, raise_somaxconn=raise_somaxconn, only_pools=pools, services=services
         )
-        disk = _planning.read_back(self, sorted(planned["edits"]), task_vars)
+        raw = {}
+        disk = _planning.read_back(self, sorted(planned["edits"]), task_vars, raw=raw)
         files, unreadable = _backlog_plan.render_files(planned["edits"], disk)
         refused = planned["refused"] + unreadable
         result.update(
@@ -79,6 +80,7 @@ class ActionModule(ActionBase):
                 for item in planned["pools"]
             ],
             files=files,
+            writes=_planning.writes(files, raw),
             edits=[
                 "%s:%s %s -> %s (pool %s: %s)"
                 % (
@@ -95,6 +97,13 @@ class ActionModule(ActionBase):
             refused=refused,
             refused_messages=[_located(entry) for entry in refused],
             restarts=planned["restarts"],
+            validate=[
+                {
+                    "argv": [item["binary"], "-t"] + (["--fpm-config", item["conf"]] if item["conf"] else []),
+                    "name": "php-fpm -t",
+                }
+                for item in planned["restarts"]
+            ],
             somaxconn=planned["somaxconn"],
             somaxconn_needed=planned["somaxconn_needed"],
             workload_assumed=workload["assumed"],

@@ -13,7 +13,12 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.acceptq.remediation.plugins.module_utils.nginx import model as _nginx
 from ansible_collections.acceptq.remediation.plugins.module_utils.nginx import plan as _nginx_plan
 from ansible_collections.acceptq.remediation.plugins.module_utils.registry import PolicyError, effective_workload
-from ansible_collections.acceptq.remediation.plugins.plugin_utils._planning import gather_evidence, located, read_back
+from ansible_collections.acceptq.remediation.plugins.plugin_utils._planning import (
+    gather_evidence,
+    located,
+    read_back,
+    writes,
+)
 
 
 class ActionModule(ActionBase):
@@ -79,11 +84,13 @@ class ActionModule(ActionBase):
             listen_backlog=listen_backlog,
             listeners=listeners,
         )
-        disk = read_back(self, sorted(planned["edits"]), task_vars)
+        raw = {}
+        disk = read_back(self, sorted(planned["edits"]), task_vars, raw=raw)
         files, unreadable = _nginx_plan.render_files(planned["edits"], model["files"], disk)
         refused = planned["refused"] + unreadable
         result.update(
             files=files,
+            writes=writes(files, raw),
             edits=[
                 "%s:%s %s -> %s (%s)" % (item["path"], edit["line"], edit["old"], edit["new"], edit["reason"])
                 for item in files

@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import hashlib
 
 from ansible.errors import AnsibleActionFail
 
@@ -29,20 +30,47 @@ def gather_evidence(action, sections, task_vars):
     return gathered["evidence"]
 
 
-def read_back(action, paths, task_vars):
-    """{path: text} of the files as they are on disk now; unreadable or non-UTF-8 files are left out."""
-    texts = {}
+def read_back_bytes(action, paths, task_vars):
+    """{path: bytes} of the files as they are on disk now; unreadable files are left out."""
+    found = {}
     for path in paths:
         read = action._execute_module(
             module_name="ansible.builtin.slurp", module_args={"src": path}, task_vars=task_vars
         )
         if read.get("failed") or "content" not in read:
             continue
+        found[path] = base64.b64decode(read["content"])
+    return found
+
+
+def read_back(action, paths, task_vars, raw=None):
+    """{path: text} of the files as they are on disk now; unreadable or non-UTF-8 files are left out.
+
+    raw, when given, receives the bytes read (for writes(): the digests the edit is checked against).
+    """
+    texts = {}
+    for path, data in read_back_bytes(action, paths, task_vars).items():
+        if raw is not None:
+            raw[path] = data
         try:
-            texts[path] = base64.b64decode(read["content"]).decode("utf-8")
+            texts[path] = data.decode("utf-8")
         except UnicodeDecodeError:
             continue
     return texts
+
+
+def writes(files, raw):
+    """What acceptq.remediation.safe_edit takes for the planned files: new bytes, and the digest of
+    the bytes the plan was made from, so that a file changed since is refused rather than overwritten.
+    Texts decoded with surrogateescape are encoded back the same way: bytes that were not UTF-8 stay."""
+    return [
+        {
+            "path": item["path"],
+            "content_b64": base64.b64encode(item["content"].encode("utf-8", "surrogateescape")).decode("ascii"),
+            "sha256_before": hashlib.sha256(raw[item["path"]]).hexdigest(),
+        }
+        for item in files
+    ]
 
 
 def located(entry, fallback):
