@@ -104,7 +104,7 @@ def test_max_fails_zero_and_good_config_is_quiet():
         " access_log /var/log/nginx/a.log t;\n"
         " upstream pool { server 10.0.0.1:9000 max_fails=0; server 10.0.0.2:9000; }\n"
         " server {\n  listen 80;\n  location / {\n   fastcgi_read_timeout 30s;\n   fastcgi_send_timeout 30s;\n"
-        "   fastcgi_pass pool;\n  }\n }\n}\n"
+        "   fastcgi_connect_timeout 500ms;\n   fastcgi_pass pool;\n  }\n }\n}\n"
     )
     findings = run_checks("web1", evidence(dump), {}, {"client_timeout_s": 60})
     assert [finding.id for finding in findings] == ["AQ-NGINX-003"]

@@ -49,12 +49,27 @@ def test_replace_one_of_several_statements_on_a_line():
     assert edited == "location / { fastcgi_connect_timeout 5s; fastcgi_read_timeout 1500ms; fastcgi_pass php; }\n"
 
 
-def test_replace_refuses_ambiguous_and_multiline_statements():
+def test_replace_refuses_ambiguous_statements():
     with pytest.raises(PlanError, match="cannot tell them apart"):
         _nginx_plan.replace_directive("a 1; a 2;\n", 1, "a", ["3"])
     assert _nginx_plan.replace_directive("a 1; a 2;\n", 1, "a", ["3"], first_arg="2") == "a 1; a 3;\n"
     with pytest.raises(PlanError, match="no directive"):
-        _nginx_plan.replace_directive("server 127.0.0.1:9000\n    max_fails=3;\n", 1, "server", ["x"])
+        _nginx_plan.replace_directive("    max_fails=3;\n", 1, "server", ["x"])
+
+
+def test_a_directive_split_over_lines_is_read_and_replaced_as_nginx_reads_it():
+    text = "upstream u {\n    server 127.0.0.1:9000   # first\n        max_fails=3;\n    keepalive 2;\n}\n"
+    assert _nginx_plan.directive_args(text, 2, "server", "127.0.0.1:9000") == ["127.0.0.1:9000", "max_fails=3"]
+    edited = _nginx_plan.replace_directive(text, 2, "server", ["127.0.0.1:9000", "max_fails=1"])
+    assert edited == "upstream u {\n    server 127.0.0.1:9000 max_fails=1;\n    keepalive 2;\n}\n"
+
+
+def test_form_feed_and_u2028_in_comments_do_not_move_lines():
+    text = "# a\u2028comment\x0c still the comment\nlocation / {\r\n    fastcgi_read_timeout 60s; # x\u2028y\r\n}\r\n"
+    edited = _nginx_plan.replace_directive(text, 3, "fastcgi_read_timeout", ["2s"])
+    assert edited == text.replace("60s", "2s")
+    inserted = _nginx_plan.insert_directive(text, 2, "location", "fastcgi_send_timeout", ["2s"])
+    assert inserted.split("\n")[2] == "    fastcgi_send_timeout 2s;\r"
 
 
 def test_insert_on_its_own_line_indented_like_the_block():

@@ -952,11 +952,18 @@ def recommended(model, server, location, workload):
     p99, _p99_declared = declared_for(workload, server, location, "p99_s")
     budget = client_timeout * UPSTREAM_SHARE_OF_CLIENT_TIMEOUT
     read = max(budget, 0.001)
+    send = read
+    streaming = bool(location.get("streaming"))
+    if streaming:
+        # a long read timeout is intended where responses stream: keep what is configured
+        read = _current_seconds(location, "read_timeout", 60.0)
+        send = _current_seconds(location, "send_timeout", 60.0)
     values = {
         "read_timeout_s": _round_time(read),
-        "send_timeout_s": _round_time(read),
+        "send_timeout_s": _round_time(send),
+        "streaming": streaming,
         "connect_timeout_s": _round_time(
-            min(read, CONNECT_TIMEOUT_MAX_S, _current_seconds(location, "connect_timeout", 60.0))
+            min(read, send, CONNECT_TIMEOUT_MAX_S, _current_seconds(location, "connect_timeout", 60.0))
         ),
         "max_fails": 1,
         "fail_timeout_s": FAIL_TIMEOUT_MAX_S,

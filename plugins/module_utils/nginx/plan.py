@@ -24,92 +24,125 @@ class PlanError(ValueError):
     """An edit that cannot be made safely at the given place."""
 
 
-def _statements(line):
-    """Statements on one line: dicts with start, end, words, terminator (';', '{' or None).
+# nginx's whitespace between words (ngx_conf_read_token): a form feed or a U+2028 is not.
+_SPACE = " \t\r\n"
 
-    A statement whose terminator is None continues on the next line. Words
-    keep their quotes, so rebuilding a statement keeps the user's spelling.
-    """
-    statements = []
-    index = 0
-    length = len(line)
-    while index < length:
-        while index < length and line[index] in " \t\r\n":
+
+def _skip_comment(text, index):
+    newline = text.find("\n", index)
+    return len(text) if newline < 0 else newline + 1
+
+
+def _word_end(text, index):
+    """Where the word starting at ``index`` ends, read as nginx reads it."""
+    length = len(text)
+    if text[index] in "\"'":
+        quote, index = text[index], index + 1
+        while index < length and text[index] != quote:
+            index += 2 if text[index] == "\\" else 1
+        if index >= length:
+            raise PlanError("unterminated quote")
+        return index + 1
+    while index < length and text[index] not in _SPACE and text[index] not in ";{}":
+        if text[index] == "\\":
+            index += 2
+        elif text[index] == "$" and text.startswith("${", index):
+            close = text.find("}", index)
+            index = length if close < 0 else close + 1
+        else:
             index += 1
-        if index >= length or line[index] == "#":
-            break
-        if line[index] == "}":
+    return index
+
+
+def _statements(text, position=0, limit=None):
+    """Statements whose first word starts in text[position:limit]: start, end, words, terminator.
+
+    A statement may continue over several lines (nginx reads words until ';'
+    or '{' whatever the line breaks) and a comment inside it ends at the
+    newline. Words keep their quotes, so rebuilding a statement keeps the
+    user's spelling. terminator is None when the text ends first.
+    """
+    limit = len(text) if limit is None else limit
+    length = len(text)
+    statements = []
+    index = position
+    while index < limit:
+        char = text[index]
+        if char in _SPACE or char in ";{}":
             index += 1
             continue
-        start = index
-        words = []
-        terminator = None
+        if char == "#":
+            index = _skip_comment(text, index)
+            continue
+        start, words, terminator = index, [], None
         while index < length:
-            char = line[index]
-            if char in " \t\r\n":
+            char = text[index]
+            if char in _SPACE:
                 index += 1
-                continue
-            if char == "#":
-                index = length
-                break
-            if char in ";{":
+            elif char == "#":
+                index = _skip_comment(text, index)
+            elif char in ";{":
                 terminator = char
                 index += 1
                 break
-            if char == "}":
+            elif char == "}":
                 break
-            word_start = index
-            while index < length and line[index] not in " \t\r\n;{}#":
-                char = line[index]
-                if char == "\\":
-                    index += 2
-                    continue
-                if char in "\"'":
-                    closing = index + 1
-                    while closing < length and line[closing] != char:
-                        closing += 2 if line[closing] == "\\" else 1
-                    if closing >= length:
-                        raise PlanError("unterminated quote")
-                    index = closing + 1
-                    continue
-                index += 1
-            words.append(line[word_start:index])
+            else:
+                end = _word_end(text, index)
+                words.append(text[index:end])
+                index = end
         if words:
             statements.append({"start": start, "end": index, "words": words, "terminator": terminator})
     return statements
 
 
-def _line_index(lines, line):
-    if not isinstance(line, int) or line < 1 or line > len(lines):
-        raise PlanError("line %r is outside the file (%d lines)" % (line, len(lines)))
-    return line - 1
+class _Text:
+    """A file's text and the offsets its lines start at, counted on LF only (as nginx counts)."""
+
+    def __init__(self, text):
+        self.text = text
+        self.starts = [0]
+        position = text.find("\n")
+        while position >= 0:
+            self.starts.append(position + 1)
+            position = text.find("\n", position + 1)
+        if self.starts[-1] == len(text):
+            self.starts.pop()
+
+    def span(self, line):
+        """(start, end) of a 1-based line, end at its LF (or the end of the text)."""
+        if not isinstance(line, int) or line < 1 or line > len(self.starts):
+            raise PlanError("line %r is outside the file (%d lines)" % (line, len(self.starts)))
+        start = self.starts[line - 1]
+        end = self.text.find("\n", start)
+        return start, len(self.text) if end < 0 else end
 
 
-def _one_statement(text_line, name, terminator, first_arg=None):
-    """The one statement ``name`` on a line; first_arg tells apart several (two upstream servers on a line)."""
+def _one_statement(text, line, name, terminator, first_arg=None):
+    """The one statement ``name`` starting on a line; first_arg tells apart several (two upstream servers)."""
+    start, end = text.span(line)
+    shown = text.text[start:end].strip()
     try:
         found = [
             statement
-            for statement in _statements(text_line)
+            for statement in _statements(text.text, start, end)
             if statement["words"][0] == name and statement["terminator"] == terminator
         ]
     except PlanError as exc:
-        raise PlanError("%s: %s" % (exc, text_line.strip())) from None
+        raise PlanError("%s: %s" % (exc, shown)) from None
     if len(found) > 1 and first_arg is not None:
         found = [statement for statement in found if statement["words"][1:2] == [first_arg]]
     if not found:
         kind = "block" if terminator == "{" else "directive"
-        raise PlanError("no %s %r ends on this line: %s" % (kind, name, text_line.strip()))
+        raise PlanError("no %s %r starts on this line: %s" % (kind, name, shown))
     if len(found) > 1:
         raise PlanError("%d %r statements on one line, cannot tell them apart" % (len(found), name))
     return found[0]
 
 
 def directive_args(text, line, name, first_arg=None):
-    """The words after ``name`` of the one-line directive ``name ...;`` on a line."""
-    lines = text.splitlines(True)
-    statement = _one_statement(lines[_line_index(lines, line)], name, ";", first_arg)
-    return statement["words"][1:]
+    """The words after ``name`` of the directive ``name ...;`` that starts on a line (it may span lines)."""
+    return _one_statement(_Text(text), line, name, ";", first_arg)["words"][1:]
 
 
 def render(name, args):
@@ -117,28 +150,22 @@ def render(name, args):
 
 
 def replace_directive(text, line, name, args, first_arg=None):
-    """Replace the directive ``name ...;`` on a 1-based line with ``name args;``.
+    """Replace the directive ``name ...;`` starting on a 1-based line with ``name args;``.
 
     Everything else on that line (indentation, other statements, a trailing
-    comment) and every other line stays byte for byte.
+    comment) and every other line stays byte for byte; a directive split over
+    several lines becomes one.
     """
-    lines = text.splitlines(True)
-    _replace_in(lines, line, name, args, first_arg)
-    return "".join(lines)
+    return _replace_in(_Text(text), text, line, name, args, first_arg)
 
 
-def _replace_in(lines, line, name, args, first_arg=None):
-    index = _line_index(lines, line)
-    current = lines[index]
-    statement = _one_statement(current, name, ";", first_arg)
-    lines[index] = current[: statement["start"]] + render(name, args) + current[statement["end"] :]
+def _replace_in(lines, text, line, name, args, first_arg=None):
+    statement = _one_statement(_Text(text) if lines.text is not text else lines, line, name, ";", first_arg)
+    return text[: statement["start"]] + render(name, args) + text[statement["end"] :]
 
 
-def _newline_of(text_line):
-    for ending in ("\r\n", "\n", "\r"):
-        if text_line.endswith(ending):
-            return ending
-    return "\n"
+def _newline_of(text, end):
+    return "\r\n" if end > 0 and text[end - 1 : end] == "\r" else "\n"
 
 
 def _indentation(text_line):
@@ -153,34 +180,42 @@ def insert_directive(text, block_line, block_name, name, args):
     comment follows the brace, the directive gets its own line, indented like
     the block's first statement; otherwise it goes right after the brace.
     """
-    lines = text.splitlines(True)
-    _insert_in(lines, block_line, block_name, name, args)
-    return "".join(lines)
+    return _insert_in(_Text(text), text, block_line, block_name, name, args)
 
 
-def _insert_in(lines, block_line, block_name, name, args):
-    index = _line_index(lines, block_line)
-    current = lines[index]
+def _insert_in(lines, text, block_line, block_name, name, args):
+    if lines.text is not text:
+        lines = _Text(text)
+    start, end = lines.span(block_line)
+    current = text[start:end]
     if current.lstrip(" \t").startswith("{"):
-        brace_end = current.index("{") + 1  # the brace on a line of its own, below the directive
+        brace_end = start + current.index("{") + 1  # the brace on a line of its own, below the directive
     else:
-        brace_end = _one_statement(current, block_name, "{")["end"]
-    rest = current[brace_end:]
+        brace_end = _one_statement(lines, block_line, block_name, "{")["end"]
+    line_start = text.rfind("\n", 0, brace_end) + 1
+    line_end = text.find("\n", brace_end)
+    line_end = len(text) if line_end < 0 else line_end
+    rest = text[brace_end:line_end]
     if rest.strip() and not rest.strip().startswith("#"):
-        lines[index] = current[:brace_end] + " " + render(name, args) + rest
-        return
-    newline = _newline_of(current)
-    if not current.endswith(("\n", "\r")):
-        lines[index] = current + newline
+        return text[:brace_end] + " " + render(name, args) + text[brace_end:]
+    newline = _newline_of(text, line_end)
+    brace_line = text[line_start:line_end]
     indent = None
-    for following in lines[index + 1 :]:
+    position = line_end + 1
+    while position < len(text):
+        following_end = text.find("\n", position)
+        following_end = len(text) if following_end < 0 else following_end
+        following = text[position:following_end]
         if following.strip():
-            if following.strip() != "}" and len(_indentation(following)) > len(_indentation(current)):
+            if following.strip() != "}" and len(_indentation(following)) > len(_indentation(brace_line)):
                 indent = _indentation(following)
             break
+        position = following_end + 1
     if indent is None:
-        indent = _indentation(current) + "    "
-    lines.insert(index + 1, indent + render(name, args) + newline)
+        indent = _indentation(brace_line) + "    "
+    if line_end >= len(text):
+        return text + newline + indent + render(name, args) + newline
+    return text[: line_end + 1] + indent + render(name, args) + newline + text[line_end + 1 :]
 
 
 def apply_edits(text, edits):
@@ -194,15 +229,18 @@ def apply_edits(text, edits):
     order = {"replace": 0, "insert": 1}
     # Insertions after one brace go in reverse, so they read in the order given.
     ranked = sorted(enumerate(edits), key=lambda item: (-item[1]["line"], order[item[1]["action"]], -item[0]))
-    lines = text.splitlines(True)
+    original = _Text(text)
     for _index, edit in ranked:
+        # lines above the edited one keep their offsets, so the original's offsets stay valid
+        lines = _Text.__new__(_Text)
+        lines.text, lines.starts = text, original.starts
         if edit["action"] == "replace":
-            _replace_in(lines, edit["line"], edit["name"], edit["args"], edit.get("first_arg"))
+            text = _replace_in(lines, text, edit["line"], edit["name"], edit["args"], edit.get("first_arg"))
         elif edit["action"] == "insert":
-            _insert_in(lines, edit["line"], edit["block"], edit["name"], edit["args"])
+            text = _insert_in(lines, text, edit["line"], edit["block"], edit["name"], edit["args"])
         else:
             raise PlanError("unknown edit action %r" % (edit["action"],))
-    return "".join(lines)
+    return text
 
 
 def set_parameter(args, key, value):
@@ -388,6 +426,8 @@ def _plan_locations(wanted, model, workload, manage):
             settings = location["settings"]
             if "timeouts" in manage:
                 for key, value_key in _TIMEOUTS:
+                    if values.get("streaming") and key != "connect_timeout":
+                        continue  # streamed responses: a short read or send timeout would cut them
                     args = [_nginx.format_duration(values[value_key])]
                     why = reason
                     if key == "connect_timeout":
@@ -575,6 +615,10 @@ def plan(model, workload, manage=CONCERNS, somaxconn=None, listen_backlog=None, 
     somaxconn, listeners: the host's, from the same gathering (listen backlog).
     """
     wanted = _Wanted(model)
+    if model.get("truncated"):
+        for limit in model.get("limits") or []:
+            wanted.refuse(limit.get("file"), limit.get("line"), "nothing planned: %s" % limit.get("message"))
+        return {"edits": {}, "refused": wanted.refused, "restart_reasons": []}
     for error in model.get("errors") or []:
         wanted.refuse(error.get("file"), error.get("line"), "not parsed, left alone: %s" % error.get("message"))
     _plan_locations(wanted, model, workload, manage)
@@ -587,8 +631,7 @@ def plan(model, workload, manage=CONCERNS, somaxconn=None, listen_backlog=None, 
 
 def same_lines(disk, dumped):
     """Whether a file on disk is the text nginx -T dumped (which ends every file with one more newline)."""
-    disk_lines, dumped_lines = disk.splitlines(), dumped.splitlines()
-    return dumped_lines == disk_lines or dumped_lines == disk_lines + [""]
+    return dumped in (disk, disk + "\n")
 
 
 def render_files(edits_by_file, model_files, disk_files):

@@ -81,7 +81,9 @@ NO_RETRY_ON_FAILURE = Rule(
     needs=("nginx",),
     explanation=(
         "`*_next_upstream` without `error` and `timeout` (for example `off`): a failed\n"
-        "attempt is neither retried on another server nor counted toward `max_fails`.\n"
+        "attempt is not retried on another server, so the client gets the 502/504 even\n"
+        "when another server is healthy. It does not change failure counting: nginx\n"
+        "counts `error` and `timeout` toward `max_fails` whatever `next_upstream` says.\n"
     ),
 )
 KEEPALIVE_PINS_WORKERS = Rule(
@@ -137,6 +139,91 @@ CONFIG_UNREADABLE = Rule(
     ),
 )
 
+STREAMING_SHARED = Rule(
+    "AQ-NGINX-011",
+    "nginx",
+    "warning",
+    "Streaming endpoint shares a location or an upstream with request/response traffic",
+    needs=("nginx",),
+    explanation=(
+        "A location whose upstream responses stream (websocket `Upgrade` headers,\n"
+        "server-sent events, `*_buffering off`, long polling, gRPC) needs a long read\n"
+        "timeout; request/response traffic needs one shorter than the client's. When\n"
+        "both go through one location, one timeout cannot suit both; when they share an\n"
+        "upstream, long-lived streams and short requests share its `max_fails`\n"
+        "accounting and its connections. Streaming locations are never judged by\n"
+        "AQ-NGINX-001/002 and the `nginx_timeouts` role never shortens their read or\n"
+        "send timeout.\n"
+    ),
+)
+CONNECT_TIMEOUT_LONG = Rule(
+    "AQ-NGINX-012",
+    "nginx",
+    "warning",
+    "Connect timeout at or above the 1 s SYN retransmission",
+    needs=("nginx",),
+    explanation=(
+        "A `*_connect_timeout` of 1 s or more on a TCP upstream (the default is 60 s).\n"
+        "When a full accept queue drops a SYN, the kernel retries it after 1 s, then\n"
+        "2 s, 4 s...: nginx keeps waiting, the client leaves first and the request ends\n"
+        "as a 499 that `max_fails` never counts (measured in the incident lab). Below\n"
+        "1 s the connect fails fast as a counted failure and the next server is tried.\n"
+        "Unix sockets are not judged: a full unix queue refuses at once.\n"
+    ),
+)
+FAIL_TIMEOUT_ZERO = Rule(
+    "AQ-NGINX-013",
+    "nginx",
+    "warning",
+    "fail_timeout=0 on a multi-server upstream: ejection never lasts",
+    needs=("nginx",),
+    explanation=(
+        "`fail_timeout=0` makes both the failure window and the time out of rotation\n"
+        "zero seconds: a server that fails `max_fails` times is tried again at once, so\n"
+        "a stalled backend keeps receiving its share of requests.\n"
+    ),
+)
+PASS_UNRESOLVED = Rule(
+    "AQ-NGINX-014",
+    "nginx",
+    "info",
+    "Upstream of a location not known: a variable in the pass target",
+    needs=("nginx",),
+    explanation=(
+        "A `*_pass` whose target holds a variable acceptq cannot resolve from the\n"
+        "configuration (map values, constant `set`s and upstream names are resolved).\n"
+        "Its timeouts are judged; which php-fpm pool it reaches, and so the backlog\n"
+        "sizing and the keepalive check for it, are not.\n"
+    ),
+)
+CONFIG_BOUNDS = Rule(
+    "AQ-NGINX-015",
+    "nginx",
+    "error",
+    "nginx configuration past acceptq's bounds: not audited",
+    needs=("nginx",),
+    explanation=(
+        "An include cycle, includes nested deeper than 32, more than 10,000 file\n"
+        "inclusions, 400,000 statements or 16 MiB of configuration once includes are\n"
+        "expanded. The audit stops there so that one hostile configuration cannot hold\n"
+        "the controller; the finding names the limit and the file. No other nginx\n"
+        "finding is reported for the host, and nothing is edited.\n"
+    ),
+)
+NOT_LIVE = Rule(
+    "AQ-NGINX-016",
+    "nginx",
+    "warning",
+    "Audited nginx configuration is not the one running",
+    needs=("nginx",),
+    explanation=(
+        "The files were changed after nginx last loaded its configuration (their\n"
+        "mtime is later than the start of its newest worker: a reload starts new\n"
+        "workers), so the findings describe the files, not what nginx serves; or no\n"
+        "nginx runs and the packaged default configuration was audited (info).\n"
+    ),
+)
+
 DEFINITIONS = (
     CLIENT_LEAVES_FIRST,
     TIMEOUT_BELOW_P99,
@@ -148,6 +235,12 @@ DEFINITIONS = (
     LOG_FORMAT_BLIND,
     CLIENT_ABORTS,
     CONFIG_UNREADABLE,
+    STREAMING_SHARED,
+    CONNECT_TIMEOUT_LONG,
+    FAIL_TIMEOUT_ZERO,
+    PASS_UNRESOLVED,
+    CONFIG_BOUNDS,
+    NOT_LIVE,
 )
 POLICY = (
     PolicyKey(
@@ -171,9 +264,18 @@ def _where(item):
     return "%s:%s" % (item["file"], item["line"])
 
 
+def _ports(server):
+    ports = []
+    for listen in server.get("listens") or []:
+        label = "unix:%s" % listen["unix"] if listen.get("unix") else ":%s" % listen.get("port")
+        if label not in ports:
+            ports.append(label)
+    return ",".join(ports)
+
+
 def _label(server, location):
     name = (server.get("names") or ["_"])[0]
-    return "server %s location %s (%s)" % (name, location["match"], _where(location))
+    return "server %s %s location %s (%s)" % (name, _ports(server), location["match"], _where(location))
 
 
 def _passing_locations(model):
@@ -194,27 +296,128 @@ def _model(evidence):
     return _nginx.load_config(section)
 
 
-def check_config_readable(host, evidence, policy, model):
-    findings = []
+# A finding lists at most this many places in its text; evidence keeps a bounded list too.
+PLACES_SHOWN = 12
+PLACES_KEPT = 200
+
+
+class _Findings:
+    """Findings of one host, identical ones merged: a declaration reached from several servers
+    (a shared include, an http-level value) is one finding naming every server and port."""
+
+    def __init__(self, host):
+        self.host = host
+        self.groups = {}
+        self.whole = []
+
+    def extend(self, findings):
+        """Findings built whole by a check (one per upstream and pool): kept as they are."""
+        self.whole.extend(findings)
+
+    def add(self, rule, observed, expected, fix, evidence, place=None, severity=None):
+        key = (rule.id, severity, observed, expected, fix)
+        group = self.groups.get(key)
+        if group is None:
+            group = self.groups[key] = {"rule": rule, "evidence": evidence, "places": [], "count": 0}
+        if place and place not in group["places"]:
+            group["count"] += 1
+            if len(group["places"]) < PLACES_KEPT:
+                group["places"].append(place)
+
+    def findings(self):
+        result = []
+        for (_id, severity, observed, expected, fix), group in self.groups.items():
+            places, evidence = group["places"], dict(group["evidence"])
+            if places:
+                shown = "; ".join(places[:PLACES_SHOWN])
+                if group["count"] > PLACES_SHOWN:
+                    shown += "; and %d more" % (group["count"] - PLACES_SHOWN)
+                observed = "%s: %s" % (shown, observed)
+                evidence["places"] = places
+                evidence["place_count"] = group["count"]
+            finding = group["rule"].finding(self.host, observed, expected, fix, evidence=evidence, severity=severity)
+            result.append(finding)
+        return result + self.whole
+
+
+def _at(item, **evidence):
+    """Evidence with the file and line the finding rests on (reports show them)."""
+    evidence.setdefault("file", (item or {}).get("file"))
+    evidence.setdefault("line", (item or {}).get("line"))
+    return evidence
+
+
+def _setting_at(setting, location, **evidence):
+    """Evidence located where a setting is declared, or at its location when it is nginx's default."""
+    evidence["setting"] = setting
+    return _at(setting if setting.get("file") else location, **evidence)
+
+
+def check_config_readable(out, evidence, policy, model):
     for error in model["errors"]:
         where = error["file"] + (":%s" % error["line"] if error.get("line") else "")
-        findings.append(
-            CONFIG_UNREADABLE.finding(
-                host,
-                observed="%s: %s" % (where, error["message"]),
-                expected="a configuration nginx -t accepts and acceptq can parse",
-                fix="Fix the configuration at %s; acceptq audits the rest and will not edit this file until "
-                "it parses." % where,
-                evidence=error,
-            )
+        out.add(
+            CONFIG_UNREADABLE,
+            "%s: %s" % (where, error["message"]),
+            "a configuration nginx -t accepts and acceptq can parse",
+            "Fix the configuration at %s; acceptq audits the rest and will not edit this file until it parses." % where,
+            _at(error, **error),
         )
-    return findings
 
 
-def check_timeouts(host, evidence, policy, model):
+def check_bounds(out, evidence, policy, model):
+    for limit in model.get("limits") or []:
+        out.add(
+            CONFIG_BOUNDS,
+            limit["message"],
+            "a configuration whose includes expand within acceptq's limits (%s)"
+            % ", ".join("%s %s" % (name, value) for name, value in sorted(_nginx.LIMITS.items())),
+            "Break the include cycle or the runaway expansion at %s (nginx -t would fail or take as long); "
+            "acceptq audits and edits nothing else of this host's nginx until then." % _where(limit),
+            _at(limit, **limit),
+        )
+
+
+def check_live(out, evidence, policy, model):
+    live = model.get("live") or (evidence.get("nginx") or {}).get("live")
+    if not live:
+        return
+    if not live.get("running"):
+        out.add(
+            NOT_LIVE,
+            "no nginx master process runs: audited %s (%s)"
+            % (model["conf_path"], live.get("conf_source") or "nginx's default"),
+            "a running nginx whose configuration is the one audited",
+            "Nothing serves this configuration now; start nginx with it, or audit the host where it runs.",
+            {"file": model["conf_path"], "line": None, "live": live},
+            severity="info",
+        )
+        return
+    changed = live.get("changed") or []
+    if changed:
+        names = ", ".join(item["file"] for item in changed[:PLACES_SHOWN])
+        if len(changed) > PLACES_SHOWN:
+            names += " and %d more" % (len(changed) - PLACES_SHOWN)
+        out.add(
+            NOT_LIVE,
+            "%d file(s) changed after nginx last loaded its configuration (newest worker started at %s, "
+            "master pid %s): %s" % (len(changed), live.get("loaded_at_text"), live.get("master_pid"), names),
+            "the audited files are the ones nginx runs: reload after every change",
+            "Run nginx -t, then reload nginx (systemctl reload nginx); until then nginx serves the old "
+            "configuration, whatever these findings say about the files.",
+            {"file": changed[0]["file"], "line": None, "live": live},
+        )
+
+
+def _streaming_kinds(location):
+    return ", ".join(sorted(set(item["kind"] for item in location.get("streaming") or [])))
+
+
+def check_timeouts(out, evidence, policy, model):
     workload = policy["workload"]
-    findings = []
     for server, location in _passing_locations(model):
+        if location.get("streaming"):
+            continue  # judged by AQ-NGINX-011: a long read timeout is intended there
         client, client_declared = _nginx.declared_for(workload, server, location, "client_timeout_s")
         p99, p99_declared = _nginx.declared_for(workload, server, location, "p99_s")
         target = _nginx.recommended(model, server, location, workload)
@@ -224,81 +427,144 @@ def check_timeouts(host, evidence, policy, model):
             seconds = setting.get("seconds")
             if seconds is None:
                 continue
-            details = {
-                "server": server.get("names"),
-                "location": location["match"],
-                "directive": "%s_%s" % (module, name),
-                "setting": setting,
-                "client_timeout_s": client,
-                "p99_s": p99,
-                "assumed": [
-                    key
-                    for key, declared in (("client_timeout_s", client_declared), ("p99_s", p99_declared))
-                    if not declared
-                ],
-                "recommended_s": target["%s_s" % name],
-            }
+            assumed = [
+                key
+                for key, declared in (("client_timeout_s", client_declared), ("p99_s", p99_declared))
+                if not declared
+            ]
+            details = _setting_at(
+                setting,
+                location,
+                directive="%s_%s" % (module, name),
+                client_timeout_s=client,
+                p99_s=p99,
+                assumed=assumed,
+            )
             if seconds >= client:
-                findings.append(
-                    CLIENT_LEAVES_FIRST.finding(
-                        host,
-                        observed="%s: %s_%s %s (%s) >= client timeout %gs%s"
-                        % (
-                            _label(server, location),
-                            module,
-                            name,
-                            setting["value"],
-                            _where(setting),
-                            client,
-                            _assumed(client_declared),
-                        ),
-                        expected="%s_%s below the client's timeout, so that nginx gives up first, answers 504 "
-                        "and counts a failure toward max_fails" % (module, name),
-                        fix="Set %s_%s %s (%.0f%% of the client's %gs) at %s; the nginx_timeouts role does it."
-                        % (
-                            module,
-                            name,
-                            _nginx.format_duration(target["%s_s" % name]),
-                            100 * _nginx.UPSTREAM_SHARE_OF_CLIENT_TIMEOUT,
-                            client,
-                            _label(server, location),
-                        ),
-                        evidence=details,
-                    )
+                out.add(
+                    CLIENT_LEAVES_FIRST,
+                    "%s_%s %s (%s) >= client timeout %gs%s"
+                    % (module, name, setting["value"], _where(setting), client, _assumed(client_declared)),
+                    "%s_%s below the client's timeout, so that nginx gives up first, answers 504 "
+                    "and counts a failure toward max_fails" % (module, name),
+                    "Set %s_%s %s (%.0f%% of the client's %gs) where these locations take it from; the "
+                    "nginx_timeouts role does it."
+                    % (
+                        module,
+                        name,
+                        _nginx.format_duration(target["%s_s" % name]),
+                        100 * _nginx.UPSTREAM_SHARE_OF_CLIENT_TIMEOUT,
+                        client,
+                    ),
+                    details,
+                    place=_label(server, location),
                 )
             elif name == "read_timeout" and seconds < p99:
-                findings.append(
-                    TIMEOUT_BELOW_P99.finding(
-                        host,
-                        observed="%s: %s_read_timeout %s (%s) < expected p99 %gs%s"
-                        % (
-                            _label(server, location),
-                            module,
-                            setting["value"],
-                            _where(setting),
-                            p99,
-                            _assumed(p99_declared),
-                        ),
-                        expected="a read timeout above the p99 service time: healthy slow requests must not fail",
-                        fix="Set %s_read_timeout %s; the nginx_timeouts role does it."
-                        % (module, _nginx.format_duration(target["read_timeout_s"])),
-                        evidence=details,
-                    )
+                out.add(
+                    TIMEOUT_BELOW_P99,
+                    "%s_read_timeout %s (%s) < expected p99 %gs%s"
+                    % (module, setting["value"], _where(setting), p99, _assumed(p99_declared)),
+                    "a read timeout above the p99 service time: healthy slow requests must not fail",
+                    "Set %s_read_timeout %s; the nginx_timeouts role does it."
+                    % (module, _nginx.format_duration(target["read_timeout_s"])),
+                    details,
+                    place=_label(server, location),
                 )
-    return findings
+
+
+def _tcp_targets(model, location):
+    return [target for target in _nginx.upstream_targets(model, location) if _nginx._endpoint(target)[0] == "tcp"]
+
+
+def check_connect_timeouts(out, evidence, policy, model):
+    for server, location in _passing_locations(model):
+        setting = location["settings"].get("connect_timeout") or {}
+        seconds = setting.get("seconds")
+        if seconds is None or seconds < 1.0 or not _tcp_targets(model, location):
+            continue
+        module = location["pass"]["module"]
+        out.add(
+            CONNECT_TIMEOUT_LONG,
+            "%s_connect_timeout %s (%s) >= 1s on a TCP upstream" % (module, setting["value"], _where(setting)),
+            "a connect timeout under the kernel's 1 s initial SYN retransmission, so that a SYN dropped by a full "
+            "accept queue fails fast as a counted failure instead of returning as a late 499",
+            "Set %s_connect_timeout %s; the nginx_timeouts role does it."
+            % (module, _nginx.format_duration(_nginx.CONNECT_TIMEOUT_MAX_S)),
+            _setting_at(setting, location, directive="%s_connect_timeout" % module),
+            place=_label(server, location),
+        )
+
+
+def _mixed_location(location):
+    """A location that takes every kind of request: the root, a named fallback, the PHP catch-all."""
+    match = location["match"]
+    return match in ("/", "= /") or match.startswith("@") or ".php" in match
+
+
+def check_streaming(out, evidence, policy, model):
+    users = {}
+    for server, location in _passing_locations(model):
+        for target in location["pass"].get("upstreams") or location["pass"].get("targets") or []:
+            users.setdefault(target.lower(), []).append((server, location))
+    for server, location in _passing_locations(model):
+        if not location.get("streaming"):
+            continue
+        kinds = _streaming_kinds(location)
+        first = location["streaming"][0]
+        if _mixed_location(location):
+            out.add(
+                STREAMING_SHARED,
+                "streaming (%s, %s) in a location that also serves request/response traffic" % (kinds, _where(first)),
+                "streaming endpoints in their own location with their own long read timeout",
+                "Move the streaming path (e.g. the websocket URL) to its own location and give the rest a read "
+                "timeout below the client's; acceptq does not shorten this location's read timeout.",
+                _at(location, streaming=location["streaming"], location=location["match"]),
+                place=_label(server, location),
+            )
+        shared = []
+        for target in location["pass"].get("upstreams") or location["pass"].get("targets") or []:
+            for other_server, other in users.get(target.lower(), []):
+                if not other.get("streaming"):
+                    label = _label(other_server, other)
+                    if label not in shared:
+                        shared.append(label)
+        if shared:
+            out.add(
+                STREAMING_SHARED,
+                "streaming (%s) to %s, which also serves request/response locations: %s"
+                % (kinds, location["pass"]["target"], "; ".join(shared[:PLACES_SHOWN])),
+                "a separate upstream for streams, so that their long-lived connections and failures do not "
+                "share max_fails accounting and connections with short requests",
+                "Declare a second upstream block (same servers are fine) for the streaming location.",
+                _at(location["pass"], streaming=location["streaming"], shared_with=shared[:PLACES_KEPT]),
+                place=_label(server, location),
+            )
+
+
+def check_unresolved(out, evidence, policy, model):
+    for server, location in _passing_locations(model):
+        reason = location["pass"].get("unresolved")
+        if reason:
+            out.add(
+                PASS_UNRESOLVED,
+                "%s (%s)" % (reason, _where(location["pass"])),
+                "a pass target acceptq can follow to an upstream or address",
+                "Nothing to change if this is intended; declare the pool link in the inventory if acceptq should "
+                "size the backlog behind it.",
+                _at(location["pass"], target=location["pass"]["written"]),
+                place=_label(server, location),
+            )
 
 
 def _upstream_users(model):
     users = {}
     for server, location in _passing_locations(model):
-        name = location["pass"].get("upstream")
-        if name:
+        for name in location["pass"].get("upstreams") or []:
             users.setdefault(name, []).append(_label(server, location))
     return users
 
 
-def check_ejection(host, evidence, policy, model):
-    findings = []
+def check_ejection(out, evidence, policy, model):
     users = _upstream_users(model)
     for name, upstream in sorted(model["upstreams"].items()):
         if name not in users:
@@ -307,79 +573,77 @@ def check_ejection(host, evidence, policy, model):
         addresses = [server["address"] for server in live]
         for server in upstream["servers"]:
             where = "upstream %s server %s (%s)" % (name, server["address"], _where(server))
-            details = {"upstream": name, "server": server, "used_by": users[name]}
+            details = _at(server, upstream=name, server=server, used_by=users[name][:PLACES_KEPT])
             if server["max_fails"] == 0:
-                findings.append(
-                    EJECTION_DISABLED.finding(
-                        host,
-                        observed="%s: max_fails=0" % where,
-                        expected="max_fails >= 1, so that a stalled backend is taken out of rotation",
-                        fix="Remove max_fails=0 (the default is 1); the nginx_timeouts role does it.",
-                        evidence=details,
-                    )
+                out.add(
+                    EJECTION_DISABLED,
+                    "%s: max_fails=0" % where,
+                    "max_fails >= 1, so that a stalled backend is taken out of rotation",
+                    "Remove max_fails=0 (the default is 1); the nginx_timeouts role does it.",
+                    details,
+                )
+            elif server["fail_timeout_s"] == 0 and len(live) > 1:
+                out.add(
+                    FAIL_TIMEOUT_ZERO,
+                    "%s: fail_timeout=0 in an upstream of %d servers" % (where, len(live)),
+                    "fail_timeout of a few seconds (10 s is nginx's default): the time a failed server stays out",
+                    "Set fail_timeout=%gs; the nginx_timeouts role does it." % _nginx.FAIL_TIMEOUT_MAX_S,
+                    details,
                 )
             if server["fail_timeout_s"] > policy["nginx_fail_timeout_max_s"]:
                 shared = addresses.count(server["address"]) > 1
-                findings.append(
-                    FAIL_TIMEOUT_LONG.finding(
-                        host,
-                        observed="%s: fail_timeout=%gs%s"
-                        % (
-                            where,
-                            server["fail_timeout_s"],
-                            "; %d entries point at this same backend, so one stall ejects all of them"
-                            % addresses.count(server["address"])
-                            if shared
-                            else "",
-                        ),
-                        expected="fail_timeout <= %gs (policy nginx_fail_timeout_max_s): it is also how long an "
-                        "ejected server stays out" % policy["nginx_fail_timeout_max_s"],
-                        fix="Set fail_timeout=%gs; the nginx_timeouts role does it." % _nginx.FAIL_TIMEOUT_MAX_S,
-                        evidence=details,
-                    )
+                out.add(
+                    FAIL_TIMEOUT_LONG,
+                    "%s: fail_timeout=%gs%s"
+                    % (
+                        where,
+                        server["fail_timeout_s"],
+                        "; %d entries point at this same backend, so one stall ejects all of them"
+                        % addresses.count(server["address"])
+                        if shared
+                        else "",
+                    ),
+                    "fail_timeout <= %gs (policy nginx_fail_timeout_max_s): it is also how long an "
+                    "ejected server stays out" % policy["nginx_fail_timeout_max_s"],
+                    "Set fail_timeout=%gs; the nginx_timeouts role does it." % _nginx.FAIL_TIMEOUT_MAX_S,
+                    details,
                 )
         if len(live) == 1:
-            findings.append(
-                SINGLE_SERVER.finding(
-                    host,
-                    observed="upstream %s (%s) has one server, %s: nginx never marks it unavailable"
-                    % (name, _where(upstream), addresses[0]),
-                    expected="max_fails and fail_timeout only matter with two or more servers",
-                    fix="Nothing to tune here: ejection cannot help a single backend. Keep the timeouts below the "
-                    "client's so failures are answered (504) rather than abandoned (499).",
-                    evidence={"upstream": name, "servers": upstream["servers"], "used_by": users[name]},
-                )
+            out.add(
+                SINGLE_SERVER,
+                "upstream %s (%s) has one server, %s: nginx never marks it unavailable"
+                % (name, _where(upstream), addresses[0]),
+                "max_fails and fail_timeout only matter with two or more servers",
+                "Nothing to tune here: ejection cannot help a single backend. Keep the timeouts below the "
+                "client's so failures are answered (504) rather than abandoned (499).",
+                _at(upstream, upstream=name, servers=upstream["servers"], used_by=users[name][:PLACES_KEPT]),
             )
-    return findings
 
 
-def check_next_upstream(host, evidence, policy, model):
-    findings = []
+def check_next_upstream(out, evidence, policy, model):
     for server, location in _passing_locations(model):
         setting = location["settings"]["next_upstream"]
         conditions = setting["value"].split()
         if "error" in conditions and "timeout" in conditions:
             continue
         module = location["pass"]["module"]
-        findings.append(
-            NO_RETRY_ON_FAILURE.finding(
-                host,
-                observed="%s: %s_next_upstream %s (%s)"
-                % (_label(server, location), module, setting["value"], _where(setting)),
-                expected="%s_next_upstream including error and timeout: a failed attempt counts toward "
-                "max_fails and can be retried on another server" % module,
-                fix="Set %s_next_upstream error timeout; the nginx_timeouts role does it." % module,
-                evidence={"setting": setting, "location": location["match"], "server": server.get("names")},
-            )
+        out.add(
+            NO_RETRY_ON_FAILURE,
+            "%s_next_upstream %s (%s)" % (module, setting["value"], _where(setting)),
+            "%s_next_upstream including error and timeout, so that a request whose server failed is retried "
+            "on another one (failures count toward max_fails either way)" % module,
+            "Set %s_next_upstream error timeout; the nginx_timeouts role does it." % module,
+            _setting_at(setting, location, directive="%s_next_upstream" % module),
+            place=_label(server, location),
         )
-    return findings
 
 
-def check_keepalive(host, evidence, policy, model):
+def check_keepalive(out, evidence, policy, model):
     pools = (evidence.get("php_fpm") or {}).get("pools") or []
     section = evidence.get("nginx") or {}
     workers = (model.get("worker_processes") or {}).get("count") or section.get("worker_count") or 1
     findings = []
+    host = out.host
     seen = set()
     for _server, location in _passing_locations(model):
         name = location["pass"].get("upstream")
@@ -422,7 +686,7 @@ def check_keepalive(host, evidence, policy, model):
                     evidence={"upstream": name, "keepalive": keepalive, "workers": workers, "pool": pool["name"]},
                 )
             )
-    return findings
+    out.extend(findings)
 
 
 def _format_text(model, name):
@@ -432,22 +696,26 @@ def _format_text(model, name):
     return record["format"] if record else None
 
 
+# Paths that write nowhere: nothing to parse, nothing to judge.
+DISCARDED_LOGS = ("/dev/null",)
+
+
 def _access_logs(model):
-    """path -> (format name, format text, [server labels]) for the logs of servers that pass upstream."""
+    """path -> [log, [server labels]] for the logs that locations passing upstream write to."""
     logs = {}
-    for server in model["servers"]:
-        if not any(location.get("pass") for location in server["locations"]):
-            continue
-        for log in server["access_logs"]:
-            if not log.get("path") or log["path"] == "off" or log["path"].startswith("syslog:"):
+    for server, location in _passing_locations(model):
+        for log in location.get("access_logs") or []:
+            path = log.get("path")
+            if not path or path == "off" or path.startswith(("syslog:", "memory:")) or path in DISCARDED_LOGS:
                 continue
-            entry = logs.setdefault(log["path"], [log, []])
-            entry[1].append((server.get("names") or ["_"])[0])
+            entry = logs.setdefault(path, [log, []])
+            name = "%s %s" % ((server.get("names") or ["_"])[0], _ports(server))
+            if name not in entry[1]:
+                entry[1].append(name)
     return logs
 
 
-def check_log_format(host, evidence, policy, model):
-    findings = []
+def check_log_format(out, evidence, policy, model):
     for path, (log, servers) in sorted(_access_logs(model).items()):
         text = _format_text(model, log["format"])
         if text is None:
@@ -455,18 +723,14 @@ def check_log_format(host, evidence, policy, model):
         missing = [name for name in LOG_VARIABLES if not re.search(re.escape(name) + r"\b", text)]
         if not missing:
             continue
-        findings.append(
-            LOG_FORMAT_BLIND.finding(
-                host,
-                observed="access_log %s (%s) uses format %s, without %s (servers %s)"
-                % (path, _where(log), log["format"], " ".join(missing), ", ".join(servers)),
-                expected="a log format with %s: a 499 or 504 must be told from the upstream's own answer"
-                % " ".join(LOG_VARIABLES),
-                fix="Define a log_format with %s and use it for %s." % (" ".join(LOG_VARIABLES), path),
-                evidence={"path": path, "format": log["format"], "missing": missing, "servers": servers},
-            )
+        out.add(
+            LOG_FORMAT_BLIND,
+            "access_log %s (%s) uses format %s, without %s (servers %s)"
+            % (path, _where(log), log["format"], " ".join(missing), ", ".join(servers)),
+            "a log format with %s: a 499 or 504 must be told from the upstream's own answer" % " ".join(LOG_VARIABLES),
+            "Define a log_format with %s and use it for %s." % (" ".join(LOG_VARIABLES), path),
+            _at(log, path=path, format=log["format"], missing=missing, servers=servers),
         )
-    return findings
 
 
 def format_regex(text):
@@ -496,9 +760,8 @@ def status_counts(lines, regex):
     return counts, unparsed
 
 
-def check_client_aborts(host, evidence, policy, model):
+def check_client_aborts(out, evidence, policy, model):
     logs = (evidence.get("nginx") or {}).get("logs") or {}
-    findings = []
     for path, (log, servers) in sorted(_access_logs(model).items()):
         tail = logs.get(path) or {}
         text = _format_text(model, log["format"])
@@ -510,33 +773,33 @@ def check_client_aborts(host, evidence, policy, model):
         aborted = counts.get("499", 0)
         if total < policy["nginx_log_lines_min"] or aborted <= policy["nginx_499_share_max"] * total:
             continue
-        findings.append(
-            CLIENT_ABORTS.finding(
-                host,
-                observed="%s (servers %s): %d of the last %d requests were 499 (%.1f%%); 504: %d, 502: %d"
-                % (
-                    path,
-                    ", ".join(servers),
-                    aborted,
-                    total,
-                    100.0 * aborted / total,
-                    counts.get("504", 0),
-                    counts.get("502", 0),
-                ),
-                expected="499s at most %.1f%% of requests (policy nginx_499_share_max)"
-                % (100 * policy["nginx_499_share_max"]),
-                fix="Clients gave up before nginx answered: nginx counted no upstream failure and ejected "
-                "nothing. Bring the upstream timeouts under the client's (AQ-NGINX-001) and find what "
-                "slows the backend.",
-                evidence={"path": path, "servers": servers, "status_counts": counts, "unparsed_lines": unparsed},
-            )
+        out.add(
+            CLIENT_ABORTS,
+            "%s (servers %s): %d of the last %d requests were 499 (%.1f%%); 504: %d, 502: %d"
+            % (
+                path,
+                ", ".join(servers),
+                aborted,
+                total,
+                100.0 * aborted / total,
+                counts.get("504", 0),
+                counts.get("502", 0),
+            ),
+            "499s at most %.1f%% of requests (policy nginx_499_share_max)" % (100 * policy["nginx_499_share_max"]),
+            "Clients gave up before nginx answered: nginx counted no upstream failure and ejected "
+            "nothing. Bring the upstream timeouts under the client's (AQ-NGINX-001) and find what "
+            "slows the backend.",
+            _at(log, path=path, servers=servers, status_counts=counts, unparsed_lines=unparsed),
         )
-    return findings
 
 
+# Judged whatever the model holds; the rest only on a model that was not cut short.
+ALWAYS = (check_config_readable, check_bounds, check_live)
 MODEL_CHECKS = (
-    check_config_readable,
     check_timeouts,
+    check_connect_timeouts,
+    check_streaming,
+    check_unresolved,
     check_ejection,
     check_next_upstream,
     check_keepalive,
@@ -545,15 +808,20 @@ MODEL_CHECKS = (
 )
 
 
+def judge(host, evidence, policy, model):
+    """Every nginx finding for one host's model, identical ones merged."""
+    out = _Findings(host)
+    for check in ALWAYS + (() if model.get("truncated") else MODEL_CHECKS):
+        check(out, evidence, policy, model)
+    return out.findings()
+
+
 def check_nginx(host, evidence, policy):
     """Parse once per host, then run every nginx check over the model."""
     model = _model(evidence)
     if model is None:
         return []
-    findings = []
-    for check in MODEL_CHECKS:
-        findings.extend(check(host, evidence, policy, model))
-    return findings
+    return judge(host, evidence, policy, model)
 
 
 CHECKS = (check_nginx,)
