@@ -19,6 +19,7 @@ from ansible_collections.acceptq.remediation.plugins.module_utils.backlog import
 from ansible_collections.acceptq.remediation.plugins.module_utils.core import evidence
 from ansible_collections.acceptq.remediation.plugins.module_utils.host import collect as host
 from ansible_collections.acceptq.remediation.plugins.module_utils.kernel import collect as kernel
+from ansible_collections.acceptq.remediation.plugins.module_utils.logrotate import collect as logrotate
 from ansible_collections.acceptq.remediation.plugins.module_utils.nginx import collect as nginx
 from ansible_collections.acceptq.remediation.plugins.module_utils.rot import collect as rot
 
@@ -29,6 +30,7 @@ CONCERNS = (
     ("rot", rot),
     ("nginx", nginx),
     ("backlog", backlog),
+    ("logrotate", logrotate),
 )
 
 SECTIONS = dict((section.name, section) for _name, module in CONCERNS for section in module.SECTIONS)

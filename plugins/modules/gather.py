@@ -47,6 +47,14 @@ description:
     or, when the configuration does not pass the test, the files under its directory,
     so that errors can be located; the running worker count, and the last lines of
     every C(.log) file the nginx processes hold open (access and error logs).
+  - C(logrotate) section, the logrotate binary and version; C(systemctl show) of every
+    timer and the service it starts (C(logrotate.timer) with its drop-ins, OnCalendar,
+    AccuracySec, RandomizedDelaySec, FixedRandomDelay, next and last firing), or without
+    systemd the crontabs, C(cron.d) and run-parts scripts; the text of
+    C(/etc/logrotate.conf) and every file it includes (bounded; parsed on the
+    controller), the state file, the live and rotated logs its patterns match (path,
+    size, mtime), the I/O scheduler of the block device under C(/var/log), a sha256 of
+    C(/etc/machine-id) and the packaged php-fpm reopen scripts.
   - A source that cannot be read becomes an entry in RV(evidence.errors) naming it;
     the rest of the evidence is still returned. Only the Python 3 standard library
     is needed on the host.

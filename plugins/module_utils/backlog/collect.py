@@ -42,6 +42,7 @@ POOL_KEYS = (
     "pm.status_path",
     "pm.status_listen",
     "slowlog",
+    "access.log",
     "request_slowlog_timeout",
 )
 
