@@ -16,6 +16,7 @@ __metaclass__ = type
 
 import os
 import subprocess
+import time
 
 from ansible_collections.acceptq.remediation.plugins.module_utils.core.evidence import Section
 
@@ -45,20 +46,69 @@ def _run(argv, timeout):
     )
 
 
-def conf_path_from_version(text):
-    """--conf-path from ``nginx -V``; nginx's own default when not given."""
+def _configure_option(text, name):
     for token in text.split():
-        if token.startswith("--conf-path="):
+        if token.startswith("--%s=" % name):
             return token.split("=", 1)[1]
-    return "/etc/nginx/nginx.conf"
+    return None
+
+
+def conf_path_from_version(text, prefix=None):
+    """The main configuration as nginx -V says it was built: --conf-path, else prefix + conf/nginx.conf."""
+    prefix = prefix or prefix_from_version(text)
+    conf = _configure_option(text, "conf-path") or "conf/nginx.conf"
+    return conf if conf.startswith("/") else os.path.join(prefix, conf)
+
+
+def prefix_from_version(text):
+    """--prefix from ``nginx -V``; nginx's compiled default (NGX_PREFIX) when not given."""
+    prefix = _configure_option(text, "prefix") or "/usr/local/nginx"
+    return prefix.rstrip("/") + "/"
+
+
+def master_options(cmdline):
+    """(-c, -p, -g) from a master's command line as nginx leaves it ("nginx: master process ARGV").
+
+    nginx joins its argv with spaces in the process title, so a -g value with
+    spaces cannot be split back: only -c and -p are taken, as nginx -T needs them.
+    """
+    words = cmdline.split()
+    if words[:3] == ["nginx:", "master", "process"]:
+        words = words[3:]
+    options = {"c": None, "p": None, "g": None}
+    index = 1
+    while index < len(words):
+        word = words[index]
+        if len(word) >= 2 and word[0] == "-" and word[1] in options:
+            if len(word) > 2:
+                options[word[1]] = word[2:]
+            elif index + 1 < len(words):
+                index += 1
+                options[word[1]] = words[index]
+        index += 1
+    return options
 
 
 def read_config_tree(conf_path, errors):
-    """Every regular file under the configuration's directory, for when ``nginx -T`` cannot dump."""
+    """Every regular file under the configuration's directory, for when ``nginx -T`` cannot dump.
+
+    A directory reached twice (a symlink loop) is read once and reported.
+    """
     files = {}
     total = 0
     root = os.path.dirname(conf_path) or "/"
-    for directory, _dirs, names in os.walk(root, followlinks=True):
+    seen = set()
+    for directory, dirs, names in os.walk(root, followlinks=True):
+        try:
+            status = os.stat(directory)
+        except OSError:
+            continue
+        if (status.st_dev, status.st_ino) in seen:
+            errors.append({"section": "nginx", "source": directory, "message": "directory symlink loop: read once"})
+            dirs[:] = []
+            continue
+        seen.add((status.st_dev, status.st_ino))
+        dirs.sort()
         for name in sorted(names):
             path = os.path.join(directory, name)
             if len(files) >= MAX_CONFIG_FILES or total >= MAX_CONFIG_BYTES:
@@ -85,15 +135,17 @@ def tail_lines(path, max_bytes=LOG_TAIL_BYTES, max_lines=LOG_TAIL_LINES):
         start = max(0, size - max_bytes)
         handle.seek(start)
         data = handle.read()
-    lines = data.decode("utf-8", "replace").splitlines()
+    lines = data.decode("utf-8", "replace").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
     if start and lines:
         lines = lines[1:]  # the first line was cut
     return lines[-max_lines:]
 
 
 def nginx_processes(proc_root):
-    """(master pids, worker pids) of the running nginx processes."""
-    masters, workers = [], []
+    """(masters, worker pids): masters as {pid: command line} of the running nginx processes."""
+    masters, workers = {}, []
     try:
         entries = [entry for entry in os.listdir(proc_root) if entry.isdigit()]
     except OSError:
@@ -101,14 +153,29 @@ def nginx_processes(proc_root):
     for pid in entries:
         try:
             with open(os.path.join(proc_root, pid, "cmdline"), "rb") as handle:
-                cmdline = handle.read().replace(b"\0", b" ").decode("utf-8", "replace")
+                cmdline = handle.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
         except (IOError, OSError):
             continue
         if cmdline.startswith("nginx: master process"):
-            masters.append(int(pid))
+            masters[int(pid)] = cmdline
         elif cmdline.startswith("nginx: worker process"):
             workers.append(int(pid))
-    return sorted(masters), sorted(workers)
+    return masters, sorted(workers)
+
+
+def process_start(proc_root, pid):
+    """A process's start as seconds since the epoch (from /proc/PID/stat and the boot time), or None."""
+    try:
+        with open(os.path.join(proc_root, str(pid), "stat"), "rb") as handle:
+            stat = handle.read().decode("ascii", "replace")
+        ticks = int(stat.rsplit(")", 1)[1].split()[19])
+        with open(os.path.join(proc_root, "stat"), "rb") as handle:
+            for line in handle.read().decode("ascii", "replace").split("\n"):
+                if line.startswith("btime "):
+                    return int(line.split()[1]) + ticks / float(os.sysconf("SC_CLK_TCK"))
+    except (IOError, OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def open_log_paths(proc_root, pids):
@@ -130,17 +197,89 @@ def open_log_paths(proc_root, pids):
     return sorted(paths)
 
 
+def dumped_paths(stdout):
+    """The files a ``nginx -T`` dump holds, from its markers."""
+    return [
+        line[len("# configuration file ") : -1]
+        for line in stdout.split("\n")
+        if line.startswith("# configuration file ") and line.endswith(":")
+    ]
+
+
+def liveness(proc_root, masters, workers, paths, conf_source):
+    """Whether the files are what nginx runs: changed after its newest worker started, they are not.
+
+    A reload starts new workers, so the newest worker's start is when the
+    running configuration was last read (a worker respawned after a crash
+    would make it look later: said in the finding's text).
+    """
+    live = {"running": bool(masters), "conf_source": conf_source, "changed": []}
+    if not masters:
+        return live
+    live["master_pid"] = sorted(masters)[0]
+    starts = [start for start in (process_start(proc_root, pid) for pid in workers) if start is not None]
+    if not starts:
+        starts = [start for start in (process_start(proc_root, pid) for pid in masters) if start is not None]
+    if not starts:
+        return live
+    loaded_at = max(starts)
+    live["loaded_at"] = loaded_at
+    live["loaded_at_text"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(loaded_at))
+    for path in paths:
+        try:
+            mtime = os.stat(path).st_mtime
+        except OSError:
+            continue
+        if mtime > loaded_at + 1:  # start times are in clock ticks; allow for rounding
+            live["changed"].append({"file": path, "mtime": mtime})
+    return live
+
+
+def _locate(version, masters):
+    """(conf_path, prefix, where they came from): the running master's -c/-p, else nginx -V's build."""
+    prefix = prefix_from_version(version)
+    conf_path = conf_path_from_version(version, prefix)
+    if not masters:
+        return conf_path, prefix, "nginx -V's build default (no nginx master runs)"
+    pid = sorted(masters)[0]
+    options = master_options(masters[pid])
+    source = "the running master's command line (pid %d)" % pid
+    if options["p"]:
+        prefix = options["p"].rstrip("/") + "/"
+        if not options["c"]:
+            conf_path = conf_path_from_version(version, prefix)
+    if options["c"]:
+        conf_path = options["c"] if options["c"].startswith("/") else os.path.join(prefix, options["c"])
+    return conf_path, prefix, source
+
+
+def _running_binary(proc_root, masters):
+    for pid in sorted(masters):
+        try:
+            exe = os.readlink(os.path.join(proc_root, str(pid), "exe"))
+        except OSError:
+            continue
+        exe = exe[: -len(" (deleted)")] if exe.endswith(" (deleted)") else exe
+        if os.access(exe, os.X_OK):
+            return exe
+    return None
+
+
 def collect_nginx(context, binary=None, timeout=20):
     errors = context["errors"]
-    binary = binary or find_binary()
+    proc_root = context["proc_root"]
+    masters, workers = nginx_processes(proc_root)
+    binary = binary or _running_binary(proc_root, masters) or find_binary()
     section = {"binary": binary, "version": None, "conf_path": None, "dump": None, "files": None}
     if not binary:
         return section
     try:
         _rc, _out, version = _run([binary, "-V"], timeout)
-        section["version"] = version.splitlines()[0].rpartition("/")[2] if version else None
-        section["conf_path"] = conf_path_from_version(version)
-        returncode, stdout, stderr = _run([binary, "-T"], timeout)
+        section["version"] = version.split("\n")[0].rpartition("/")[2] if version else None
+        conf_path, prefix, source = _locate(version, masters)
+        section.update(conf_path=conf_path, prefix=prefix, conf_source=source)
+        section["http_log_path"] = _configure_option(version, "http-log-path")
+        returncode, stdout, stderr = _run([binary, "-T", "-p", prefix, "-c", conf_path], timeout)
     except (OSError, subprocess.SubprocessError) as exc:
         errors.append({"section": "nginx", "source": "%s -T" % binary, "message": str(exc)})
         return section
@@ -148,13 +287,13 @@ def collect_nginx(context, binary=None, timeout=20):
     if returncode != 0:
         # nginx -T dumps nothing when the test fails: read the files to locate the errors.
         section["files"] = read_config_tree(section["conf_path"], errors)
-    proc_root = context["proc_root"]
-    masters, workers = nginx_processes(proc_root)
+    paths = dumped_paths(stdout) if returncode == 0 else sorted(section["files"])
+    section["live"] = liveness(proc_root, masters, workers, paths, section["conf_source"])
     section["running"] = bool(masters)
     section["worker_count"] = len(workers)
     section["cpu_count"] = os.cpu_count()
     section["logs"] = {}
-    for path in open_log_paths(proc_root, masters + workers):
+    for path in open_log_paths(proc_root, sorted(masters) + workers):
         try:
             section["logs"][path] = {"lines": tail_lines(path), "error": None}
         except (IOError, OSError) as exc:
