@@ -65,8 +65,15 @@ class ActionModule(ActionBase):
                 msg="php-fpm -t fails before any change, so no change of ours could be validated: %s" % errors,
             )
             return result
+        host = task_vars.get("inventory_hostname")
         planned = _backlog_plan.plan(
-            evidence, workload, raise_somaxconn=raise_somaxconn, only_pools=pools, services=services
+            evidence,
+            workload,
+            raise_somaxconn=raise_somaxconn,
+            only_pools=pools,
+            services=services,
+            fleet=_planning.fleet_from_hostvars(task_vars, host, evidence),
+            host=host,
         )
         raw = {}
         disk = _planning.read_back(self, sorted(planned["edits"]), task_vars, raw=raw)

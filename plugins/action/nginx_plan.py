@@ -60,8 +60,18 @@ class ActionModule(ActionBase):
             conf_path=section.get("conf_path"),
             running=bool(section.get("running")),
         )
+        result["installed"] = bool(section.get("binary"))
         if not section.get("binary"):
-            result.update(failed=True, msg="nginx is not installed on this host")
+            # Not a failure: in a fleet, nginx runs on some hosts only. An empty plan changes nothing.
+            result.update(
+                files=[],
+                writes=[],
+                edits=[],
+                refused=[],
+                restart_reasons=[],
+                restart_needed=False,
+                msg="nginx is not installed on this host: nothing for nginx_timeouts to do",
+            )
             return result
         model = _nginx.load_config(section)
         dump = section.get("dump") or {}

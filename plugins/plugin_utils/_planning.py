@@ -79,3 +79,45 @@ def located(entry, fallback):
     if entry.get("line"):
         where = "%s:%s" % (where, entry["line"])
     return "%s: %s" % (where, entry.get("message"))
+
+
+def fleet_from_hostvars(task_vars, host, evidence, gathered_var="__acceptq_gathered"):
+    """The fleet as the remediation play gathered it: this host's fresh evidence, and every other
+    host's from the read-only gathering at the start of the run (playbooks/remediate.yml).
+
+    Hosts that registered nothing are left out; with no other host, the fleet is this host alone.
+    """
+    from ansible_collections.acceptq.remediation.plugins.module_utils.core.fleet import Fleet, HostView
+    from ansible_collections.acceptq.remediation.plugins.module_utils.nginx import model as nginx_model
+
+    hostvars = task_vars.get("hostvars") or {}
+    views = [
+        HostView(host, evidence, ansible_host=task_vars.get("ansible_host"), workload=task_vars.get("acceptq_workload"))
+    ]
+    for name in (task_vars.get("groups") or {}).get("all") or []:
+        if name == host or name not in hostvars:
+            continue
+        other = hostvars[name]
+        gathered = other.get(gathered_var)
+        if isinstance(gathered, dict) and isinstance(gathered.get("evidence"), dict) and not gathered.get("failed"):
+            views.append(
+                HostView(
+                    name,
+                    gathered["evidence"],
+                    ansible_host=other.get("ansible_host"),
+                    groups=other.get("group_names") or (),
+                    workload=other.get("acceptq_workload"),
+                )
+            )
+    fleet = Fleet(views, model_loader=nginx_model.load_config)
+    from ansible_collections.acceptq.remediation.plugins.module_utils.core.workload import (
+        PolicyError,
+        effective_workload,
+    )
+
+    for view in views:
+        try:
+            view.policy = {"workload": effective_workload(view.declared_workload)}
+        except PolicyError:
+            view.policy = None  # that host's own run refuses it, naming the variable
+    return fleet

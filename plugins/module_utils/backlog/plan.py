@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.acceptq.remediation.plugins.module_utils.backlog import collect as _collect
 from ansible_collections.acceptq.remediation.plugins.module_utils.backlog import rules as _checks_backlog
 
 
@@ -55,16 +56,20 @@ def _refusal(pool, plan):
     return None
 
 
-def plan(evidence, workload, raise_somaxconn=True, only_pools=None, services=None):
-    """Decide every pool; returns pools (decisions), edits by file, restarts, validations, refusals."""
-    policy = {"workload": workload}
-    model = _checks_backlog.nginx_model(evidence)
+def plan(evidence, workload, raise_somaxconn=True, only_pools=None, services=None, fleet=None, host=None):
+    """Decide every pool; returns pools (decisions), edits by file, restarts, validations, refusals.
+
+    fleet, host: the fleet this host belongs to (core.fleet), so that a pool is sized from the
+    nginx hosts that pass to it, wherever they run; without it, from the nginx on this host.
+    """
+    policy = {"workload": workload, "fleet": fleet}
+    model = None if fleet is not None else _checks_backlog.nginx_model(evidence)
     somaxconn = ((evidence.get("kernel") or {}).get("sysctls") or {}).get("net.core.somaxconn")
     services = services or {}
     binaries = dict((item["binary"], item) for item in (evidence.get("php_fpm") or {}).get("binaries") or [])
     decisions, edits, refused = [], {}, []
     restart, somaxconn_needed = {}, None
-    for pool, listener, sized_plan in _checks_backlog.plans(evidence, policy, model):
+    for pool, listener, sized_plan in _checks_backlog.plans(evidence, policy, model, host):
         if only_pools and pool["name"] not in only_pools:
             continue
         binary = pool.get("binary") or "php-fpm"
@@ -132,19 +137,31 @@ def plan(evidence, workload, raise_somaxconn=True, only_pools=None, services=Non
     }
 
 
+def _replaced(disk_line, new):
+    """The new 'listen.backlog = N' line keeping the old line's trailing '; comment' (bytes and all)."""
+    _key, _sep, raw = disk_line.partition("=")
+    comment = _collect.split_value(raw)[1] if _sep else ""
+    return new + comment
+
+
 def render_files(edits, texts):
-    """[{path, content, edits}] with every edit applied; refusals for files that changed since gathering."""
+    """[{path, content, edits}] with every edit applied; refusals for files that changed since gathering.
+
+    texts are the files decoded as _collect.decode does (undecodable bytes kept); lines are split and
+    ended as php-fpm reads them, so CRLF, CR, BOMs and Latin-1 comments come back as they were.
+    """
     files, refused = [], []
     for path in sorted(edits):
         text = texts.get(path)
         if text is None:
             refused.append({"file": path, "line": None, "message": "could not be read back to edit"})
             continue
-        lines = text.splitlines(True)
+        lines = _collect.split_lines(text)
         stale = [
             edit
             for edit in edits[path]
-            if edit["line"] > len(lines) or lines[edit["line"] - 1].rstrip("\r\n").strip() != edit["old"].strip()
+            if edit["line"] > len(lines)
+            or _collect.display(lines[edit["line"] - 1][0]).lstrip(_collect.BOM).strip() != edit["old"].strip()
         ]
         if stale:
             refused.extend(
@@ -152,20 +169,19 @@ def render_files(edits, texts):
                 for edit in stale
             )
             continue
-        newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
+        newline = lines[0][1] if lines and lines[0][1] else "\n"
         for edit in sorted(edits[path], key=lambda item: item["line"], reverse=True):
             index = edit["line"] - 1
+            line, ending = lines[index]
             if edit["kind"] == "replace":
-                ending = lines[index][len(lines[index].rstrip("\r\n")) :] or newline
-                lines[index] = edit["new"] + ending
+                lines[index] = (_replaced(line, edit["new"]), ending)
             else:
-                if not lines[index].endswith("\n"):
-                    lines[index] += newline
-                lines.insert(index + 1, edit["new"] + newline)
+                lines[index] = (line, ending or newline)
+                lines.insert(index + 1, (edit["new"], ending or newline))
         files.append(
             {
                 "path": path,
-                "content": "".join(lines),
+                "content": "".join(line + ending for line, ending in lines),
                 "edits": sorted(edits[path], key=lambda item: item["line"]),
             }
         )

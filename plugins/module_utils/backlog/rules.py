@@ -186,13 +186,17 @@ def _phpfpm_version(binary):
     return found.group(1) if found else None
 
 
-def _label(pool):
-    return "pool %s of %s (%s, listen %s)" % (
+def _label(pool, plan=None, host=None):
+    label = "pool %s of %s (%s, listen %s)" % (
         pool["name"],
         (pool.get("binary") or "php-fpm").rsplit("/", 1)[-1],
         definition_where(pool),
         pool.get("listen"),
     )
+    remote = [name for name in (plan or {}).get("nginx_hosts") or [] if name != host]
+    if remote:
+        label += ", reached from %s" % " and ".join((plan or {}).get("nginx_hosts"))
+    return label
 
 
 def _fix(pool, plan):
@@ -206,14 +210,54 @@ def _fix(pool, plan):
     return fix
 
 
-def plans(evidence, policy, model=None):
+def passes_to_pool(host, evidence, pool, policy, model=None):
+    """[(nginx host, model, server, location, that host's workload)] passing to a pool.
+
+    Through the fleet's topology when there is one (nginx on any host), else the nginx on
+    the pool's own host.
+    """
+    fleet = policy.get("fleet")
+    if fleet is not None and host in fleet.hosts:
+        passes, seen = [], set()
+        for link in fleet.passes_to(host, pool):
+            key = (link.nginx_host, id(link.location))
+            if key not in seen:
+                seen.add(key)
+                workload = fleet.workload_of(link.nginx_host, policy["workload"])
+                passes.append(
+                    (link.nginx_host, fleet.nginx_model(link.nginx_host), link.server, link.location, workload)
+                )
+        return passes
+    if model is None:
+        model = nginx_model(evidence)
+    return _sizing.same_host_passes(model, pool, policy["workload"], host)
+
+
+def plans(evidence, policy, model=None, host=None):
     """[(pool, listener, plan)] for every php-fpm pool in the evidence."""
     somaxconn = _somaxconn(evidence)
     listeners = _listeners(evidence)
     found = []
     for pool in (evidence.get("php_fpm") or {}).get("pools") or []:
-        plan = _sizing.plan_pool(pool, policy["workload"], somaxconn, model=model)
+        passes = passes_to_pool(host, evidence, pool, policy, model)
+        plan = _sizing.plan_pool(pool, policy["workload"], somaxconn, passes=passes, host=host)
         found.append((pool, pool_listener(listeners, pool.get("listen")), plan))
+    return found
+
+
+def queue_errors_of_fleet(host, evidence, pool, policy):
+    """nginx error-log lines showing this pool's queue full, on every nginx host that passes to it."""
+    fleet = policy.get("fleet")
+    if fleet is None or host not in fleet.hosts:
+        return queue_errors(evidence, pool.get("listen") or "")
+    found = {}
+    for link in fleet.passes_to(host, pool):
+        nginx_evidence = fleet.hosts[link.nginx_host].evidence or {}
+        for path, lines in queue_errors(nginx_evidence, link.target).items():
+            label = path if link.nginx_host == host else "%s:%s" % (link.nginx_host, path)
+            for line in lines:
+                if line not in found.get(label, []):
+                    found.setdefault(label, []).append(line)
     return found
 
 
@@ -229,7 +273,7 @@ def _details(pool, listener, plan):
 def check_pool_backlogs(host, evidence, policy, model=None):
     findings = []
     overflowing = _overflowing(evidence)
-    for pool, listener, plan in plans(evidence, policy, model):
+    for pool, listener, plan in plans(evidence, policy, model, host):
         sized = plan["sized"]
         if sized is None:
             continue
@@ -249,7 +293,7 @@ def check_pool_backlogs(host, evidence, policy, model=None):
                     host,
                     observed="%s: effective backlog %d (%s); a full queue waits %.1fs at %g req/s, "
                     "the budget is %gs"
-                    % (_label(pool), effective, backlog_where(pool), full_wait, qps, plan["wait_s"]),
+                    % (_label(pool, plan, host), effective, backlog_where(pool), full_wait, qps, plan["wait_s"]),
                     expected=expected,
                     fix=_fix(pool, plan),
                     evidence=details,
@@ -263,7 +307,7 @@ def check_pool_backlogs(host, evidence, policy, model=None):
                 CUT_BY_SOMAXCONN.finding(
                     host,
                     observed="%s: %s but the kernel gives Send-Q %d (net.core.somaxconn %s)"
-                    % (_label(pool), backlog_where(pool), listener["backlog_limit"], plan["somaxconn"]),
+                    % (_label(pool, plan, host), backlog_where(pool), listener["backlog_limit"], plan["somaxconn"]),
                     expected="a configured backlog the kernel applies: %s" % expected,
                     fix=_fix(pool, plan),
                     evidence=details,
@@ -272,7 +316,7 @@ def check_pool_backlogs(host, evidence, policy, model=None):
             )
             continue
         if effective < sized:
-            errors = queue_errors(evidence, pool.get("listen") or "")
+            errors = queue_errors_of_fleet(host, evidence, pool, policy)
             full_now = listener is not None and listener["queue_depth"] >= listener["backlog_limit"]
             details["nginx_queue_errors"] = errors
             signs = []
@@ -288,7 +332,7 @@ def check_pool_backlogs(host, evidence, policy, model=None):
                     host,
                     observed="%s: effective backlog %d < sized %d (%s); %s"
                     % (
-                        _label(pool),
+                        _label(pool, plan, host),
                         effective,
                         sized,
                         backlog_where(pool),

@@ -117,18 +117,31 @@ def observed_mean_rate(pool):
     return round(accepted / since, 3)
 
 
-def upstream_timeouts(model, pool, workload):
-    """[(seconds, label)]: per nginx location passing to the pool, the read timeout nginx_timeouts
-    sets there (its target), so the size does not depend on whether or in which order that role runs."""
+def same_host_passes(model, pool, workload, host=None):
+    """Passes from the nginx on the pool's own host: [(nginx host, model, server, location, workload)]."""
     if not model or not pool.get("listen"):
         return []
+    return [
+        (host, model, server, location, workload)
+        for server, location in _nginx.locations_for_listen(model, pool["listen"])
+    ]
+
+
+def upstream_timeouts(passes, pool_host=None):
+    """[(seconds, label)]: per nginx location passing to the pool (on any host), the read timeout
+    nginx_timeouts sets there (its target, from that nginx host's own workload), so the size does
+    not depend on whether, where or in which order that role runs.
+
+    passes: [(nginx host, model, server, location, workload)].
+    """
     found = []
-    for server, location in _nginx.locations_for_listen(model, pool["listen"]):
+    for nginx_host, model, server, location, workload in passes:
         setting = (location.get("settings") or {}).get("read_timeout") or {}
         current = setting.get("seconds")
         target = _nginx.recommended(model, server, location, workload)["read_timeout_s"]
         seconds = target
-        label = "%s location %s (%s:%s) %s_read_timeout %s" % (
+        label = "%s%s location %s (%s:%s) %s_read_timeout %s" % (
+            "%s: " % nginx_host if nginx_host and nginx_host != pool_host else "",
             (server.get("names") or ["_"])[0],
             location.get("match"),
             location.get("file"),
@@ -142,11 +155,17 @@ def upstream_timeouts(model, pool, workload):
     return found
 
 
-def plan_pool(pool, workload, somaxconn, model=None, raise_somaxconn=True):
-    """The sized listen.backlog of one php-fpm pool (an evidence pool record), with its reasoning."""
+def plan_pool(pool, workload, somaxconn, model=None, raise_somaxconn=True, passes=None, host=None):
+    """The sized listen.backlog of one php-fpm pool (an evidence pool record), with its reasoning.
+
+    passes: the nginx locations that pass to the pool, on any host (core.fleet); without them,
+    the nginx on the pool's own host (model).
+    """
     inputs, assumed = pool_inputs(pool, workload)
     qps, qps_source = throughput(pool, inputs)
-    timeouts = upstream_timeouts(model, pool, workload)
+    if passes is None:
+        passes = same_host_passes(model, pool, workload, host)
+    timeouts = upstream_timeouts(passes, host)
     wait = wait_budget(
         [seconds for seconds, _label in timeouts],
         inputs["client_timeout_s"],
@@ -165,6 +184,7 @@ def plan_pool(pool, workload, somaxconn, model=None, raise_somaxconn=True):
         "observed_mean_qps": observed_mean_rate(pool),
         "wait_s": round(wait, 6),
         "upstream_timeouts": [label for _seconds, label in timeouts],
+        "nginx_hosts": sorted(set(str(item[0]) for item in passes if item[0] is not None)),
         "inputs": inputs,
         "assumed": assumed,
         "sized": None,
