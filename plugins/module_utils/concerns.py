@@ -17,6 +17,7 @@ __metaclass__ = type
 
 from ansible_collections.acceptq.remediation.plugins.module_utils.backlog import collect as backlog
 from ansible_collections.acceptq.remediation.plugins.module_utils.core import evidence
+from ansible_collections.acceptq.remediation.plugins.module_utils.flock import collect as flock
 from ansible_collections.acceptq.remediation.plugins.module_utils.host import collect as host
 from ansible_collections.acceptq.remediation.plugins.module_utils.kernel import collect as kernel
 from ansible_collections.acceptq.remediation.plugins.module_utils.logrotate import collect as logrotate
@@ -30,6 +31,7 @@ CONCERNS = (
     ("rot", rot),
     ("nginx", nginx),
     ("backlog", backlog),
+    ("flock", flock),
     ("logrotate", logrotate),
 )
 

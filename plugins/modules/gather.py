@@ -55,6 +55,12 @@ description:
     controller), the state file, the live and rotated logs its patterns match (path,
     size, mtime), the I/O scheduler of the block device under C(/var/log), a sha256 of
     C(/etc/machine-id) and the packaged php-fpm reopen scripts.
+  - C(php_code) section, the PHP code that might lock its log writes, from the code roots (O(php_code_roots),
+    php-fpm pools' C(chdir), nginx C(root) and C(fastcgi_param SCRIPT_FILENAME), with the parent of a
+    C(public)-style document root) walked within O(php_code_limits) (files, bytes, seconds, depth; a
+    directory is never entered twice, so symlink loops end; vendor/ included), and the text of the files
+    whose bytes name C(flock), C(LOCK_EX), a locking option or a Monolog file handler. Skipped files
+    (binary, too large, unreadable) are named; the controller parses the candidates.
   - A source that cannot be read becomes an entry in RV(evidence.errors) naming it;
     the rest of the evidence is still returned. Only the Python 3 standard library
     is needed on the host.
@@ -78,6 +84,19 @@ options:
         and then no rate can be judged.
     type: float
     default: 1.0
+  php_code_roots:
+    description:
+      - Directories of PHP code to walk for the C(php_code) section, besides those php-fpm and nginx name
+        (the inventory's C(acceptq_php_code_roots)).
+    type: list
+    elements: path
+    default: []
+  php_code_limits:
+    description:
+      - Overrides of the C(php_code) walk's limits - C(max_files), C(max_file_bytes), C(max_candidate_bytes),
+        C(max_shipped_bytes), C(max_seconds), C(max_depth).
+    type: dict
+    default: {}
   proc_root:
     description:
       - Where procfs is mounted. Only tests point this elsewhere.
@@ -215,6 +234,8 @@ def main():
             # documentation cannot list without drifting from it.
             sections=dict(type="list", elements="str"),
             counter_sample_interval=dict(type="float", default=1.0),
+            php_code_roots=dict(type="list", elements="path", default=[]),
+            php_code_limits=dict(type="dict", default={}),
             proc_root=dict(type="path", default="/proc"),
         ),
         supports_check_mode=True,
@@ -232,6 +253,7 @@ def main():
         sections=sections,
         proc_root=module.params["proc_root"],
         counter_sample_interval=interval,
+        hints={"php_code_roots": module.params["php_code_roots"], "php_code_limits": module.params["php_code_limits"]},
     )
     module.exit_json(changed=False, evidence=evidence)
 

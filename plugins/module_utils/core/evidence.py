@@ -193,6 +193,8 @@ def collect(registry, sections=None, proc_root="/proc", counter_sample_interval=
         "sections": sections,
     }
     evidence = {"schema": SCHEMA_VERSION, "sections": sections, "errors": errors, "host": collect_host(context)}
+    # A later section may read an earlier one's evidence (php_code reads php_fpm's and nginx's roots).
+    context["evidence"] = evidence
     linux = evidence["host"]["system"] == "Linux"
     order = run_order(registry.values())
     if linux:
