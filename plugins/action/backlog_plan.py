@@ -11,6 +11,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.validation import check_type_bool
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.acceptq.remediation.plugins.module_utils.backlog import collect as _collect
 from ansible_collections.acceptq.remediation.plugins.module_utils.backlog import plan as _backlog_plan
 from ansible_collections.acceptq.remediation.plugins.module_utils.registry import PolicyError, effective_workload
 from ansible_collections.acceptq.remediation.plugins.plugin_utils import _planning
@@ -75,9 +76,13 @@ class ActionModule(ActionBase):
             fleet=_planning.fleet_from_hostvars(task_vars, host, evidence),
             host=host,
         )
-        raw = {}
-        disk = _planning.read_back(self, sorted(planned["edits"]), task_vars, raw=raw)
+        # Bytes as php-fpm reads them: a Latin-1 comment is kept, not a reason to refuse the file.
+        raw = _planning.read_back_bytes(self, sorted(planned["edits"]), task_vars)
+        disk = dict((path, _collect.decode(data)) for path, data in raw.items())
         files, unreadable = _backlog_plan.render_files(planned["edits"], disk)
+        writes = _planning.writes(files, raw)
+        for item in files:
+            item["content"] = _collect.display(item["content"])  # the bytes travel in writes
         refused = planned["refused"] + unreadable
         result.update(
             pools=planned["pools"],
@@ -87,7 +92,7 @@ class ActionModule(ActionBase):
                 for item in planned["pools"]
             ],
             files=files,
-            writes=_planning.writes(files, raw),
+            writes=writes,
             edits=[
                 "%s:%s %s -> %s (pool %s: %s)"
                 % (

@@ -93,7 +93,36 @@ DEFAULT_CONFS = ("/etc/php/{version}/fpm/php-fpm.conf", "/usr/local/etc/php-fpm.
 # an optional quoted value and a trailing "; comment", and ";" comment lines.
 _INI_SECTION = re.compile(r"^\[(?P<name>[^\]]+)\]\s*(?:;.*)?$")
 _INI_ENTRY = re.compile(r"^(?P<key>[A-Za-z0-9_.\-]+(?:\[[^\]]*\])?)\s*=\s*(?P<value>.*)$")
+# php-fpm hands each line to the Zend ini scanner, whose newline is \r\n, \n or \r:
+# never str.splitlines(), which also breaks at form feeds, U+0085 and U+2028.
+_NEWLINE = re.compile(r"\r\n|\n|\r")
+_GLOB_MAGIC = re.compile(r"[*?[]")
 MAX_INCLUDE_DEPTH = 8
+MAX_FILES = 512
+MAX_BYTES = 16 * 1024 * 1024
+BOM = "\ufeff"
+
+
+def split_lines(text):
+    """[(line, ending)] as php-fpm's ini scanner splits text."""
+    lines, position = [], 0
+    for newline in _NEWLINE.finditer(text):
+        lines.append((text[position : newline.start()], newline.group()))
+        position = newline.end()
+    if position < len(text):
+        lines.append((text[position:], ""))
+    return lines
+
+
+def decode(data):
+    """Text of a pool file's bytes: UTF-8, other bytes (Latin-1 comments) kept as surrogates so that
+    encoding back with surrogateescape gives the same bytes."""
+    return data.decode("utf-8", "surrogateescape")
+
+
+def display(text):
+    """text with undecodable bytes shown as U+FFFD: safe for JSON evidence and messages."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def conf_path(binary, text):
@@ -119,95 +148,143 @@ def binary_version(binary):
     return found.group(1) if found else None
 
 
+def binary_prefix(binary):
+    """The install prefix php-fpm resolves relative include= paths against: /usr for /usr/sbin/php-fpm8.2
+    (Debian builds with --prefix=/usr; only php-fpm -p overrides it)."""
+    if not binary:
+        return None
+    return os.path.dirname(os.path.dirname(os.path.abspath(binary))) or None
+
+
+def split_value(raw):
+    """(value, comment) of the text after 'key =': the value unquoted, the trailing '; comment' with the
+    blanks before it ('' when none); value None when a quote is not closed."""
+    stripped = raw.lstrip()
+    if stripped[:1] in ("'", '"'):
+        end = stripped.find(stripped[0], 1)
+        if end < 0:
+            return None, ""
+        rest = stripped[end + 1 :]
+        semicolon = rest.find(";")
+        comment = rest[len(rest[:semicolon].rstrip()) :] if semicolon >= 0 else ""
+        return stripped[1:end], comment.rstrip()
+    semicolon = stripped.find(";")
+    if semicolon < 0:
+        return stripped.strip(), ""
+    value = stripped[:semicolon].rstrip()
+    return value, stripped[len(value) :].rstrip()
+
+
 def _ini_value(raw):
     """The value of 'key = value ; comment', unquoted; None when a quote is not closed."""
-    raw = raw.strip()
-    if raw[:1] in ("'", '"'):
-        end = raw.find(raw[0], 1)
-        if end < 0:
-            return None
-        return raw[1:end]
-    return raw.split(";", 1)[0].strip()
+    return split_value(raw)[0]
 
 
 class _PoolScan:
     """Where each pool is defined: a line scan of php-fpm's main file and its include= globs.
 
     Like php-fpm, the section being filled carries on across an include, and a
-    pool name met twice continues the same pool.
+    pool name met twice continues the same pool. Every expansion is bounded: include
+    depth, a file met again on its own include path (a loop), files and bytes read.
     """
 
-    def __init__(self, read=None):
+    def __init__(self, read=None, prefix=None):
         self.read = read or _read_conf
+        self.prefix = prefix
         self.sections = []  # every [section] met, in php-fpm's reading order
         self.errors = []
         self.files = []
+        self.bytes = 0
         self.current = None
 
     def error(self, path, line, message):
         self.errors.append({"file": path, "line": line, "message": message})
 
-    def scan(self, path, depth=0, included_from=None):
+    def unparsed(self, path, number, message):
+        self.error(path, number, message)
+        if self.current is not None:
+            self.current["unparsed"] = True
+
+    def scan(self, path, depth=0, included_from=None, stack=()):
+        where = included_from or (path, None)
+        if len(self.files) >= MAX_FILES:
+            self.error(where[0], where[1], "more than %d files included: %s not read" % (MAX_FILES, path))
+            return
         try:
             text = self.read(path)
         except (IOError, OSError, UnicodeDecodeError) as exc:
-            where = included_from or (path, None)
             self.error(where[0], where[1], "cannot read %s: %s" % (path, getattr(exc, "strerror", None) or exc))
             return
+        self.bytes += len(text)
+        if self.bytes > MAX_BYTES:
+            self.error(where[0], where[1], "more than %d bytes of configuration: %s not read" % (MAX_BYTES, path))
+            return
         self.files.append(path)
-        for number, line in enumerate(text.splitlines(), 1):
-            stripped = line.strip()
-            if not stripped or stripped.startswith(";") or stripped.startswith("#"):
-                continue
-            section = _INI_SECTION.match(stripped)
-            if section:
-                self.current = {"name": section.group("name").strip(), "file": path, "line": number, "keys": {}}
-                self.sections.append(self.current)
-                continue
-            entry = _INI_ENTRY.match(stripped)
-            if not entry:
-                self.error(path, number, "not a [pool] header, key = value or ; comment: %r" % stripped[:80])
-                if self.current is not None:
-                    self.current["unparsed"] = True
-                continue
-            key, value = entry.group("key"), _ini_value(entry.group("value"))
-            if value is None:
-                self.error(path, number, "%s: unterminated quote" % key)
-                if self.current is not None:
-                    self.current["unparsed"] = True
-                continue
-            if key == "include":
-                self.include(path, number, value, depth)
-                continue
-            if self.current is not None:
-                self.current["keys"][key] = {"value": value, "file": path, "line": number, "text": line}
+        if text.startswith(BOM):
+            text = text[1:]  # php-fpm reads a UTF-8 BOM as nothing
+        for number, (line, _ending) in enumerate(split_lines(text), 1):
+            self.line(path, number, line, depth, stack)
 
-    def include(self, path, number, pattern, depth):
+    def line(self, path, number, line, depth, stack):
+        stripped = line.strip()
+        if not stripped or stripped.startswith(";"):
+            return
+        if stripped.startswith("#"):
+            # PHP 7 took '#' comments out of the ini syntax: php-fpm stops on this line.
+            self.unparsed(path, number, "a '#' comment, which php-fpm rejects (use ';')")
+            return
+        section = _INI_SECTION.match(stripped)
+        if section:
+            self.current = {"name": section.group("name").strip(), "file": path, "line": number, "keys": {}}
+            self.sections.append(self.current)
+            return
+        entry = _INI_ENTRY.match(stripped)
+        if not entry:
+            self.unparsed(path, number, "not a [pool] header, key = value or ; comment: %r" % display(stripped[:80]))
+            return
+        key, value = entry.group("key"), _ini_value(entry.group("value"))
+        if value is None:
+            self.unparsed(path, number, "%s: unterminated quote" % key)
+        elif key == "include":
+            self.include(path, number, value, depth, stack + (path,))
+        elif self.current is not None:
+            self.current["keys"][key] = {"value": display(value), "file": path, "line": number, "text": display(line)}
+
+    def include(self, path, number, pattern, depth, stack):
         if depth >= MAX_INCLUDE_DEPTH:
             self.error(path, number, "include nested deeper than %d files: %s" % (MAX_INCLUDE_DEPTH, pattern))
             return
         if not pattern.startswith("/"):
-            # php-fpm resolves it against its install prefix, which acceptq cannot see.
-            self.error(path, number, "relative include %s: acceptq only follows absolute paths" % pattern)
-            return
-        for name in sorted(glob.glob(pattern)):
-            if os.path.isfile(name):
-                self.scan(name, depth + 1, (path, number))
+            if not self.prefix:
+                self.error(path, number, "relative include %s: acceptq only follows absolute paths" % pattern)
+                return
+            pattern = os.path.join(self.prefix, pattern)  # as php-fpm does: its prefix, not the file's directory
+        names = sorted(glob.glob(pattern))
+        if not names and not os.path.isdir(os.path.dirname(_GLOB_MAGIC.split(pattern, 1)[0]) or "/"):
+            # glob(GLOB_ERR) fails on a missing directory: php-fpm stops ("Unable to globalize").
+            self.error(path, number, "include %s: its directory does not exist, so php-fpm fails" % pattern)
+        for name in names:
+            if not os.path.isfile(name):
+                continue
+            if name in stack:
+                self.error(path, number, "include loop: %s includes itself through %s" % (name, " -> ".join(stack)))
+                continue
+            self.scan(name, depth + 1, (path, number), stack)
 
 
 def _read_conf(path):
-    with open(path) as handle:
-        return handle.read()
+    with open(path, "rb") as handle:
+        return decode(handle.read(MAX_BYTES + 1))
 
 
-def locate_pools(conf, read=None):
+def locate_pools(conf, read=None, prefix=None):
     """{"conf", "files", "errors", "pools": {name: definition}} for a php-fpm main file.
 
     A definition lists the pool's sections (file, header line, keys with their
     lines), the line that sets listen.backlog last (None when unset), and
     whether every line of those sections parsed ("complete").
     """
-    scan = _PoolScan(read)
+    scan = _PoolScan(read, prefix)
     if conf:
         scan.scan(conf)
     pools = {}
@@ -315,7 +392,7 @@ def collect_php_fpm(context, binaries=None, timeout=15):
             context["errors"].append({"section": "php_fpm", "source": "%s -tt" % binary, "message": str(exc)})
             continue
         parsed = parse_test_output(completed.stdout)
-        located = locate_pools(conf_path(binary, completed.stdout))
+        located = locate_pools(conf_path(binary, completed.stdout), prefix=binary_prefix(binary))
         section["binaries"].append(
             {
                 "binary": binary,
