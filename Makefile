@@ -64,5 +64,8 @@ bench: bootstrap  ## print the gathering benchmark's figures (root: uses a netwo
 bench-incident: bootstrap images  ## the seed incident before and after remediation, as JSON (~4 min, podman)
 	$(BIN)/python tools/bench-incident.py
 
+bench-flock: bootstrap  ## PHP preselection over 50,000 generated files (~1 GB in /tmp) and parse time per candidate
+	$(BIN)/python tools/bench-flock.py
+
 clean:
 	rm -rf dist .pytest_cache .ruff_cache

@@ -70,13 +70,27 @@ _PARSER = None
 _QUERIES = {}
 
 _QUERY_TEXT = {
-    "calls": "(function_call_expression function: [(name) (qualified_name)] @fn) @call",
+    # Only the functions the analysis reads: the rest of a file's calls never reach Python.
+    # (A superset: _function_name still compares the exact, case-folded name.)
+    "calls": "(function_call_expression function: [(name) (qualified_name)] @fn"
+    ' (#match? @fn "(?i)(flock|file_put_contents|define|fopen|gzopen|fclose|env|fwrite|fputs|fputcsv|fprintf|'
+    'vfprintf|stream_copy_to_stream|ftruncate|rewind|fseek|rename|copy|unlink)$")) @call',
     "new": "(object_creation_expression) @new",
-    "method": "(member_call_expression name: (name) @name) @call",
+    "method": "(member_call_expression name: (name)) @method",
     "element": "(array_element_initializer) @element",
-    "assign": "(assignment_expression left: (_) @left right: (_) @right) @assign",
+    "assign": "(assignment_expression left: (_) right: (_)) @assign",
     "props": "(property_element) @prop",
     "consts": "(const_element) @const",
+}
+# What callers ask for (query name) -> the capture holding it, under the key they read.
+_CAPTURE_OF = {
+    "calls": "call",
+    "new": "new",
+    "method": "method",
+    "element": "element",
+    "assign": "assign",
+    "props": "prop",
+    "consts": "const",
 }
 
 
@@ -92,15 +106,41 @@ def _parser():
 
         language = tree_sitter.Language(tree_sitter_php.language_php())
         _PARSER = tree_sitter.Parser(language)
-        for name, text in _QUERY_TEXT.items():
-            _QUERIES[name] = tree_sitter.Query(language, text)
+        # One query of every pattern: the tree is walked once per file.
+        _QUERIES["all"] = tree_sitter.Query(language, "\n".join(_QUERY_TEXT.values()))
     return _PARSER
 
 
-def _captures(name, node):
-    import tree_sitter
+class _Index:
+    """Every capture of one file's tree, by name, in source order; sub-trees are byte ranges of it."""
 
-    return tree_sitter.QueryCursor(_QUERIES[name]).captures(node)
+    def __init__(self, root):
+        import bisect
+
+        import tree_sitter
+
+        self.bisect = bisect.bisect_left
+        self.root = root
+        self.by_name = {}
+        for name, nodes in tree_sitter.QueryCursor(_QUERIES["all"]).captures(root).items():
+            nodes = sorted(nodes, key=lambda node: node.start_byte)
+            self.by_name[name] = (nodes, [node.start_byte for node in nodes])
+
+    def get(self, name, node):
+        nodes, starts = self.by_name.get(name, ((), ()))
+        if node is None:
+            return ()
+        if node == self.root:
+            return nodes
+        return nodes[self.bisect(starts, node.start_byte) : self.bisect(starts, node.end_byte)]
+
+
+_INDEX = None
+
+
+def _captures(name, node):
+    """The nodes a query (by its _QUERY_TEXT name) matches inside node, in source order."""
+    return _INDEX.get(_CAPTURE_OF[name], node)
 
 
 class Hit:
@@ -225,7 +265,7 @@ class _Scope:
 
     def _collect(self, node):
         values = {}
-        for assign in _captures("assign", node).get("assign", ()):
+        for assign in _captures("assign", node):
             left = assign.child_by_field_name("left")
             right = assign.child_by_field_name("right")
             if left is None or right is None:
@@ -246,12 +286,12 @@ class _Scope:
             self._props = self._collect(self.klass) if self.klass is not None else {}
             defaults = {}
             if self.klass is not None:
-                for prop in _captures("props", self.klass).get("prop", ()):
+                for prop in _captures("props", self.klass):
                     name = prop.child_by_field_name("name")
                     default = prop.child_by_field_name("default_value")
                     if name is not None:
                         defaults["$this->" + self.src.text(name).lstrip("$")] = default
-                for const in _captures("consts", self.klass).get("const", ()):
+                for const in _captures("consts", self.klass):
                     children = const.named_children
                     if len(children) >= 2:
                         defaults["self::" + self.src.text(children[0])] = children[-1]
@@ -397,7 +437,7 @@ def _flag_names(values):
 
 def _file_consts(root, src):
     consts = {}
-    for call in _captures("calls", root).get("call", ()):
+    for call in _captures("calls", root):
         if _function_name(call, src) == "define":
             args = _args(call)
             if len(args) >= 2:
@@ -515,6 +555,7 @@ def analyze(path, source):
         return analyze_yaml(path, source.decode("utf-8", "replace")), []
     if b"\0" in source[:8192]:
         return [], ["%s: binary content, not PHP" % path]
+    global _INDEX
     tree = _parser().parse(source)
     src = _File(path, source)
     errors = []
@@ -522,6 +563,7 @@ def analyze(path, source):
     if bad_line is not None:
         errors.append("%s:%d: syntax error (tree-sitter could not parse it)" % (path, bad_line))
     root = tree.root_node
+    _INDEX = _Index(root)
     consts = _file_consts(root, src)
     hits = []
     scopes = {}
@@ -534,7 +576,7 @@ def analyze(path, source):
             scopes[key] = _Scope(src, function, klass, consts, scope_for)
         return scopes[key]
 
-    calls = _captures("calls", root).get("call", ())
+    calls = _captures("calls", root)
     for call in calls:
         name = _function_name(call, src)
         if name == "flock":
@@ -545,18 +587,18 @@ def analyze(path, source):
             continue
         if hit is not None:
             hits.append(hit)
-    for new in _captures("new", root).get("new", ()):
-        hit = _monolog_new(new, scope_for(new), src)
-        if hit is not None:
-            hits.append(hit)
-    for call in _captures("method", root).get("call", ()):
-        hit = _locking_method(call, scope_for(call), src)
-        if hit is not None:
-            hits.append(hit)
-    for element in _captures("element", root).get("element", ()):
-        hit = _locking_element(element, scope_for(element), src)
-        if hit is not None:
-            hits.append(hit)
+    # Cheap name tests first: a scope is built only where a finding is possible.
+    for new in _captures("new", root):
+        if _class_basename(new, src) in MONOLOG_HANDLERS:
+            hits.append(_monolog_new(new, scope_for(new), src))
+    for call in _captures("method", root):
+        if src.text(call.child_by_field_name("name")) == "useLocking":
+            hits.append(_locking_method(call, scope_for(call), src))
+    for element in _captures("element", root):
+        key_node, _value = _element_parts(element, src)
+        if key_node is not None and _string_value(key_node, src) in _LOCKING_KEYS:
+            hits.append(_locking_element(element, scope_for(element), src))
+    hits = [hit for hit in hits if hit is not None]
     _known_loggers(root, src, hits)
     hits.sort(key=lambda hit: (hit.line, hit.kind))
     return hits, errors
@@ -592,7 +634,7 @@ def _flock_hit(call, scope, src):
     guarded_end = function.end_byte if function is not None else src.source.__len__()
     guards, writes = [], 0
     unlock_statement = None
-    for other in _captures("calls", function).get("call", ()) if function is not None else ():
+    for other in _captures("calls", function) if function is not None else ():
         if other.start_byte <= call.end_byte:
             continue
         other_name = _function_name(other, src)
@@ -603,13 +645,13 @@ def _flock_hit(call, scope, src):
                 unlock_statement = _statement_of(other)
             break
     body = function if function is not None else call
-    for other in _captures("calls", body).get("call", ()):
+    for other in _captures("calls", body):
         if not (call.end_byte < other.start_byte < guarded_end):
             continue
         other_name = _function_name(other, src)
         if other_name in _GUARDED:
             guards.append("%s at line %d" % (_GUARDED[other_name], other.start_point[0] + 1))
-    for other in _captures("method", body).get("call", ()):
+    for other in _captures("method", body):
         if call.end_byte < other.start_byte < guarded_end:
             method = src.text(other.child_by_field_name("name"))
             if _ROTATE_NAME.search(method):
@@ -653,13 +695,13 @@ def _releases(name, args, handle_key, scope):
 
 def _write_count_range(scope, handle_key, body, start, end):
     count = 0
-    for call in _captures("calls", body).get("call", ()):
+    for call in _captures("calls", body):
         if not (start < call.start_byte < end):
             continue
         args = _args(call)
         if args and _function_name(call, scope.src) in _WRITES and _key(args[0][1], scope.src) == handle_key:
             count += 2 if _in_loop(call, body) and not _in_loop_before(call, start) else 1
-    for call in _captures("method", body).get("call", ()):
+    for call in _captures("method", body):
         if start < call.start_byte < end and any(_key(v, scope.src) == handle_key for _n, v in _args(call)):
             count += 1
     return count
