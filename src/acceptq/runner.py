@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from acceptq.collection import collections_path
+from acceptq.collection import ansible_collections_paths, collections_path
 
 GATHER_ACTIONS = {"acceptq.remediation.gather", "gather"}
 
@@ -34,18 +34,35 @@ class PlaybookRun:
 
 
 def runner_env(root: Path) -> dict[str, str]:
-    """Environment for ansible-playbook: this checkout's config and collections."""
+    """What ansible-playbook needs on top of the user's own configuration.
+
+    Their ansible.cfg (found from the working directory, as ansible-playbook
+    finds it), remote user, become and vault settings stay in force: only the
+    collections path is extended when the collection is not already on it.
+    """
     venv_bin = str(Path(sys.executable).parent)
-    existing = os.environ.get("ANSIBLE_COLLECTIONS_PATH", "")
-    paths = [str(collections_path(root))] + [path for path in existing.split(os.pathsep) if path]
-    return {
-        "ANSIBLE_CONFIG": str(root / "ansible.cfg"),
-        "ANSIBLE_COLLECTIONS_PATH": os.pathsep.join(paths),
-        "ANSIBLE_ROLES_PATH": str(root / "roles"),
-        "ANSIBLE_HOME": str(root / ".ansible"),
-        "ANSIBLE_NOCOLOR": "1",
-        "PATH": os.pathsep.join([venv_bin, os.environ.get("PATH", "")]),
-    }
+    env = {"ANSIBLE_NOCOLOR": "1", "PATH": os.pathsep.join([venv_bin, os.environ.get("PATH", "")])}
+    # ansible-runner starts ansible-playbook in its private directory, where
+    # it would not find the ansible.cfg of the user's working directory.
+    user_config = user_ansible_config()
+    if user_config:
+        env["ANSIBLE_CONFIG"] = user_config
+    ours = collections_path(root)
+    searched = {os.path.realpath(path) for path in ansible_collections_paths()}
+    if os.path.realpath(ours) not in searched:
+        configured = ansible_collections_paths(with_sys_path=False)
+        env["ANSIBLE_COLLECTIONS_PATH"] = os.pathsep.join(str(path) for path in [ours, *configured])
+    return env
+
+
+def user_ansible_config() -> str | None:
+    """The ansible.cfg ansible-playbook would read if started here (ANSIBLE_CONFIG, ./, ~/, /etc/ansible/)."""
+    try:
+        from ansible.config.manager import find_ini_config_file
+    except ImportError:
+        return None
+    path = find_ini_config_file()
+    return os.path.abspath(path) if path else None
 
 
 def run_playbook(
