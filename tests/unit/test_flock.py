@@ -237,3 +237,84 @@ def test_runtime_join_names_waiters_and_code(tmp_path):
 def test_display_path_is_relative_to_its_root():
     assert rules.display_path("/srv/app/src/Logger.php", [{"path": "/srv"}, {"path": "/srv/app"}]) == "src/Logger.php"
     assert rules.display_path("/elsewhere/x.php", [{"path": "/srv"}]) == "/elsewhere/x.php"
+
+
+LOGGER = """<?php
+class Logger
+{
+    public function log($message)
+    {
+        $fp = fopen('/var/log/app/app.log', 'ab');
+        flock($fp, LOCK_EX);
+        fwrite($fp, $message . "\\n");
+        flock($fp, LOCK_UN);
+        fclose($fp);
+    }
+}
+"""
+ROTATING = """<?php
+function logit($m) {
+    $fp = fopen('/var/log/app/r.log', 'a');
+    flock($fp, LOCK_EX);
+    if (filesize('/var/log/app/r.log') > 1048576) {
+        rename('/var/log/app/r.log', '/var/log/app/r.log.1');
+    }
+    fwrite($fp, $m);
+    flock($fp, LOCK_UN);
+}
+"""
+
+
+def _plan_tree(tmp_path):
+    app = tmp_path / "app"
+    (app / "vendor" / "acme").mkdir(parents=True)
+    (app / "Logger.php").write_text(LOGGER)
+    (app / "put.php").write_text(
+        "<?php\nfile_put_contents('/var/log/app/p.log', $l . PHP_EOL, FILE_APPEND | LOCK_EX);\n"
+    )
+    (app / "rotating.php").write_text(ROTATING)
+    (app / "vendor" / "acme" / "Log.php").write_text("<?php\nfile_put_contents('/l', $l, FILE_APPEND | LOCK_EX);\n")
+    (app / "broken.php").write_text("<?php\nfile_put_contents('/l', $l, FILE_APPEND | LOCK_EX);\nfunction ( {\n")
+    (app / "monolog.yaml").write_text("monolog:\n  handlers:\n    main:\n      use_locking: true\n")
+    return app
+
+
+def test_codemod_plan_edits_what_is_safe_and_refuses_the_rest(tmp_path):
+    from ansible_collections.acceptq.remediation.plugins.module_utils.flock import plan
+
+    app = _plan_tree(tmp_path)
+    section = collect.scan_roots([{"path": str(app), "sources": ["declared"]}])
+    planned = plan.plan(section, "8.2")
+    edited = {os.path.basename(item["path"]): item["content"] for item in planned["files"]}
+    assert sorted(edited) == ["Logger.php", "monolog.yaml", "put.php"]
+    assert "flock" not in edited["Logger.php"] and "fwrite($fp, $message" in edited["Logger.php"]
+    assert edited["Logger.php"].count("\n") == LOGGER.count("\n") - 2  # the two lines go, nothing else
+    assert "FILE_APPEND);" in edited["put.php"] and "LOCK_EX" not in edited["put.php"]
+    assert "use_locking: false" in edited["monolog.yaml"]
+    reasons = {os.path.basename(entry["file"]): entry["message"] for entry in planned["refused"]}
+    assert reasons["rotating.php"].startswith("the lock also guards a rotation (rename) at line 6")
+    assert reasons["Log.php"].startswith("under vendor/")
+    assert reasons["broken.php"].startswith("the file does not parse cleanly")
+    # Applied, a second plan has nothing left to do (idempotent), and refusals stay refusals.
+    for item in planned["files"]:
+        with open(item["path"], "w") as handle:
+            handle.write(item["content"])
+    again = plan.plan(collect.scan_roots([{"path": str(app), "sources": ["declared"]}]), "8.2")
+    assert again["files"] == [] and len(again["refused"]) == len(planned["refused"])
+
+
+def test_codemod_refuses_old_php_and_network_filesystems(tmp_path):
+    from ansible_collections.acceptq.remediation.plugins.module_utils.flock import plan
+
+    app = _plan_tree(tmp_path)
+    section = collect.scan_roots([{"path": str(app), "sources": ["declared"]}])
+    old = plan.plan(section, "7.4")
+    assert sorted(os.path.basename(item["path"]) for item in old["files"]) == ["monolog.yaml"]
+    assert any("PHP 7.4: before 8.0" in entry["message"] for entry in old["refused"])
+    for candidate in section["candidates"]:
+        candidate["fs"] = "nfs4"
+    remote = plan.plan(section, "8.2")
+    assert remote["files"] == [] and all(
+        "on nfs4" in entry["message"] or "vendor" in entry["message"] or "parse" in entry["message"]
+        for entry in remote["refused"]
+    )

@@ -871,7 +871,9 @@ def analyze_yaml(path, text):
             path_found = _YAML_PATH.match(other)
             if path_found and len(other) - len(other.lstrip()) == len(found.group("indent")):
                 target = path_found.group("path")
-        start = sum(len(item) + 1 for item in lines[: number - 1]) + line.index(found.group("value"))
+        # Byte offsets, as the PHP edits use.
+        start = sum(len(item.encode("utf-8")) + 1 for item in lines[: number - 1])
+        start += len(line[: found.start("value")].encode("utf-8"))
         hits.append(
             Hit(
                 CONFIG_LOCKING,
@@ -880,7 +882,7 @@ def analyze_yaml(path, text):
                 line.strip(),
                 "monolog handler with use_locking: %s" % found.group("value"),
                 target=target,
-                edit={"replace": [[start, start + len(found.group("value")), "false"]], "text": True},
+                edit={"replace": [[start, start + len(found.group("value").encode("utf-8")), "false"]]},
             )
         )
     return hits
