@@ -24,7 +24,7 @@ def _located(entry):
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _supports_check_mode = True
-    _VALID_ARGS = frozenset(("workload", "raise_somaxconn", "pools", "services"))
+    _VALID_ARGS = frozenset(("workload", "raise_somaxconn", "pools", "services", "process_control_timeout_s"))
 
     def _args(self):
         args = self._task.args
@@ -45,6 +45,21 @@ class ActionModule(ActionBase):
         if not isinstance(services, dict):
             raise AnsibleActionFail("services must map php-fpm binaries to service names, got %r" % (services,))
         return workload, raise_somaxconn, pools, services
+
+    def _process_control(self):
+        value = self._task.args.get("process_control_timeout_s")
+        if value is None or value == "":
+            return None
+        try:
+            seconds = int(value)
+        except (TypeError, ValueError):
+            seconds = -1
+        if isinstance(value, bool) or seconds < 0 or seconds > 86400:
+            raise AnsibleActionFail(
+                "process_control_timeout_s (php_fpm_backlog_process_control_timeout_s) must be a whole number of "
+                "seconds from 0 (leave it alone) to 86400, got %r" % (value,)
+            )
+        return seconds
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -75,6 +90,7 @@ class ActionModule(ActionBase):
             services=services,
             fleet=_planning.fleet_from_hostvars(task_vars, host, evidence),
             host=host,
+            process_control_timeout_s=self._process_control(),
         )
         # Bytes as php-fpm reads them: a Latin-1 comment is kept, not a reason to refuse the file.
         raw = _planning.read_back_bytes(self, sorted(planned["edits"]), task_vars)
@@ -116,6 +132,7 @@ class ActionModule(ActionBase):
                 }
                 for item in planned["restarts"]
             ],
+            process_control=planned["process_control"],
             somaxconn=planned["somaxconn"],
             somaxconn_needed=planned["somaxconn_needed"],
             workload_assumed=workload["assumed"],

@@ -53,6 +53,13 @@ options:
     description: php-fpm binary path to service name, where it is not C(php<version>-fpm).
     type: dict
     default: {}
+  process_control_timeout_s:
+    description:
+      - Where a php-fpm's C([global] process_control_timeout) is 0 (a reload kills requests in flight,
+        AQ-BACKLOG-006), plan an edit setting it to this many seconds; unset derives it (the pools'
+        longest C(request_terminate_timeout), else the nginx read timeout passing to them, else 60);
+        0 leaves it alone.
+    type: int
 attributes:
   action:
     support: full

@@ -21,6 +21,7 @@ description:
     it does not fail - it returns RV(applied=false) and the reason, so the caller can drain and restart
     instead. A Send-Q that does not match after C(listen()) is a failure.
   - The backlog is capped by C(net.core.somaxconn), as the kernel caps every C(listen()); raise it first.
+  - With O(probe), sends one FastCGI request and fails unless a php-fpm worker answers it.
   - With O(wait_idle_timeout), waits until the listener's accept queue is empty and no connection to it is
     open (socket diagnostics) for O(idle_settle_s) seconds; fails naming the listener when that does not
     happen in time. Run after its nginx servers were marked C(down), before a restart.
@@ -50,6 +51,12 @@ options:
     description: How long the listener must stay idle before it counts as drained.
     type: float
     default: 1.0
+  probe:
+    description:
+      - Send one real FastCGI request (for a script that does not exist, so no PHP code runs) and fail
+        unless a worker answers it. The health check after a restart.
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -108,6 +115,10 @@ queue_depth:
   description: The listener's Recv-Q (connections waiting to be accepted) at the last reading.
   returned: always
   type: int
+answer:
+  description: The first line of the probe's answer (e.g. C(Status: 404 Not Found)).
+  returned: when probe is true
+  type: str
 connections:
   description: Open connections to the listener at the last reading.
   returned: when wait_idle_timeout > 0
@@ -128,6 +139,7 @@ def main():
             owner=dict(type="list", elements="int"),
             wait_idle_timeout=dict(type="float", default=0.0),
             idle_settle_s=dict(type="float", default=1.0),
+            probe=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
@@ -153,6 +165,9 @@ def main():
                 result["applied"] = True  # in check mode: the fd was taken, so listen() would be permitted
                 if expected != params["backlog"]:
                     result["reason"] = "net.core.somaxconn %d caps the backlog at %d" % (applied["somaxconn"], expected)
+        else:
+            listener = _live.find_listener(listen)
+            result.update(send_q=listener["send_q"], queue_depth=listener["recv_q"])
         if params["wait_idle_timeout"] > 0 and not module.check_mode:
             waited = _live.wait_idle(listen, params["wait_idle_timeout"], settle=params["idle_settle_s"])
             result.update(waited)
@@ -162,6 +177,11 @@ def main():
                     % (listen, params["wait_idle_timeout"], waited["queue_depth"], waited["connections"]),
                     **result,
                 )
+        if params["probe"] and not module.check_mode:
+            try:
+                result["answer"] = _live.probe(listen)
+            except (OSError, ValueError) as exc:
+                module.fail_json(msg="%s: php-fpm did not answer a FastCGI request: %s" % (listen, exc), **result)
     except _live.ListenerMissing as exc:
         module.fail_json(msg=str(exc), **result)
     except ValueError as exc:

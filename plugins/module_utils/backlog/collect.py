@@ -306,7 +306,23 @@ def locate_pools(conf, read=None, prefix=None):
             for error in scan.errors
             if any(error["file"] == section["file"] for section in definition["sections"])
         ]
-    return {"conf": conf, "files": scan.files, "errors": scan.errors, "pools": pools}
+    return {"conf": conf, "files": scan.files, "errors": scan.errors, "pools": pools, "global": global_record(scan)}
+
+
+def global_record(scan):
+    """Where [global] is, and its last process_control_timeout line (None when unset): for the fix."""
+    sections = [section for section in scan.sections if section["name"] == "global"]
+    if not sections:
+        return None
+    setting = None
+    for section in sections:
+        setting = section["keys"].get("process_control_timeout", setting)
+    return {
+        "file": sections[0]["file"],
+        "line": sections[0]["line"],
+        "complete": not any(section.get("unparsed") for section in sections),
+        "process_control_timeout": setting,
+    }
 
 
 def definition_record(located, name):
@@ -404,6 +420,7 @@ def collect_php_fpm(context, binaries=None, timeout=15):
                 "returncode": completed.returncode,
                 "errors": parsed["errors"],
                 "global": parsed["global"],
+                "global_definition": located.get("global"),
             }
         )
         for error in parsed["errors"]:

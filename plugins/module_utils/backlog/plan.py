@@ -56,11 +56,57 @@ def _refusal(pool, plan):
     return None
 
 
-def plan(evidence, workload, raise_somaxconn=True, only_pools=None, services=None, fleet=None, host=None):
+def _process_control_edit(binary, seconds):
+    """(path, line, kind, old, new) setting [global] process_control_timeout, or None when [global] is unlocated."""
+    where = binary.get("global_definition") or {}
+    if not where.get("file") or not where.get("complete", True):
+        return None
+    new = "process_control_timeout = %ds" % seconds
+    setting = where.get("process_control_timeout")
+    if setting:
+        old = setting["text"]
+        return setting["file"], setting["line"], "replace", old, old[: len(old) - len(old.lstrip())] + new
+    return where["file"], where["line"], "insert_after", "[global]", new
+
+
+def plan_process_control(evidence, selected, declared_s=None, model=None):
+    """[(binary, edit, seconds, reason)] for every php-fpm whose process_control_timeout is 0.
+
+    selected: {binary: [pool records]} the run touches; declared_s overrides the derived value, and 0
+    leaves process_control_timeout alone.
+    """
+    if declared_s == 0:
+        return []
+    found = []
+    for binary in (evidence.get("php_fpm") or {}).get("binaries") or []:
+        pools = selected.get(binary.get("binary"))
+        value = (binary.get("global") or {}).get("process_control_timeout")
+        if not pools or _checks_backlog.fpm_seconds(value) != 0:
+            continue
+        if declared_s:
+            seconds, reason = int(declared_s), "php_fpm_backlog_process_control_timeout_s"
+        else:
+            seconds, reason = _checks_backlog.process_control_target(pools, model)
+        found.append((binary, _process_control_edit(binary, seconds), seconds, reason))
+    return found
+
+
+def plan(
+    evidence,
+    workload,
+    raise_somaxconn=True,
+    only_pools=None,
+    services=None,
+    fleet=None,
+    host=None,
+    process_control_timeout_s=None,
+):
     """Decide every pool; returns pools (decisions), edits by file, restarts, validations, refusals.
 
     fleet, host: the fleet this host belongs to (core.fleet), so that a pool is sized from the
     nginx hosts that pass to it, wherever they run; without it, from the nginx on this host.
+    process_control_timeout_s: the value [global] process_control_timeout is set to where it is 0
+    (AQ-BACKLOG-006); None derives it from the pools and nginx, 0 leaves it alone.
     """
     policy = {"workload": workload, "fleet": fleet}
     model = None if fleet is not None else _checks_backlog.nginx_model(evidence)
@@ -69,9 +115,11 @@ def plan(evidence, workload, raise_somaxconn=True, only_pools=None, services=Non
     binaries = dict((item["binary"], item) for item in (evidence.get("php_fpm") or {}).get("binaries") or [])
     decisions, edits, refused = [], {}, []
     restart, somaxconn_needed = {}, None
+    selected = {}
     for pool, listener, sized_plan in _checks_backlog.plans(evidence, policy, model, host):
         if only_pools and pool["name"] not in only_pools:
             continue
+        selected.setdefault(pool.get("binary") or "php-fpm", []).append(pool)
         binary = pool.get("binary") or "php-fpm"
         service = services.get(binary) or _checks_backlog.service_name(binary)
         sized = sized_plan["sized"]
@@ -127,7 +175,30 @@ def plan(evidence, workload, raise_somaxconn=True, only_pools=None, services=Non
         restart.setdefault(
             service, {"service": service, "binary": binary, "conf": (binaries.get(binary) or {}).get("conf")}
         )
+    process_control = []
+    local_model = model if model is not None else _checks_backlog.nginx_model(evidence)
+    for binary, edit, seconds, reason in plan_process_control(
+        evidence, selected, process_control_timeout_s, local_model
+    ):
+        name = binary["binary"]
+        if edit is None:
+            refused.append(
+                {
+                    "file": binary.get("conf"),
+                    "line": None,
+                    "message": "%s: process_control_timeout is 0 but [global] could not be located to set it" % name,
+                }
+            )
+            continue
+        path, line, kind, old, new = edit
+        edits.setdefault(path, []).append(
+            {"pool": "(global)", "line": line, "kind": kind, "old": old, "new": new, "reason": reason}
+        )
+        process_control.append({"binary": name, "seconds": seconds, "reason": reason, "file": path})
+        service = services.get(name) or _checks_backlog.service_name(name)
+        restart.setdefault(service, {"service": service, "binary": name, "conf": binary.get("conf")})
     return {
+        "process_control": process_control,
         "pools": decisions,
         "edits": edits,
         "refused": refused,

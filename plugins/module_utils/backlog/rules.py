@@ -94,7 +94,25 @@ UNLOCATED = Rule(
     ),
 )
 
-DEFINITIONS = (TOO_DEEP, CUT_BY_SOMAXCONN, TOO_SHALLOW, NGINX_CUT, UNLOCATED)
+RELOAD_KILLS = Rule(
+    "AQ-BACKLOG-006",
+    "backlog",
+    "warning",
+    "php-fpm reloads kill requests in flight (process_control_timeout = 0)",
+    needs=("php_fpm", "nginx"),
+    explanation=(
+        "php-fpm's `[global] process_control_timeout` is 0 (Debian's default): on a\n"
+        "reload (USR2: `systemctl reload`, which Debian's unit offers, a postrotate,\n"
+        "a deploy) the master kills every worker at once, so each request in flight\n"
+        "fails (nginx: 502). Expected: at least the longest request the pools serve,\n"
+        "the pools' `request_terminate_timeout` when set, else the read timeout of the\n"
+        "nginx locations passing to them (60 s by default). `php_fpm_backlog` sets it\n"
+        "(`php_fpm_backlog_process_control_timeout_s` overrides the value); the master\n"
+        "reads it at its next restart, so the reload that applies it still runs with 0.\n"
+    ),
+)
+
+DEFINITIONS = (TOO_DEEP, CUT_BY_SOMAXCONN, TOO_SHALLOW, NGINX_CUT, UNLOCATED, RELOAD_KILLS)
 POLICY = ()
 
 # nginx error-log lines of a full (11, unix) or overflowing (111, TCP) accept queue.
@@ -447,11 +465,87 @@ def check_nginx_listen_backlogs(host, evidence, policy, model=None):
     return findings
 
 
+_FPM_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def fpm_seconds(value):
+    """Seconds of a php-fpm time value as -tt prints it ("0s", "30s", "5m", "20"); None when unreadable."""
+    text = str(value if value is not None else "").strip().lower()
+    unit = _FPM_UNITS.get(text[-1:]) if text else None
+    number = text[:-1] if unit else text
+    if not number.isdigit():
+        return None
+    return int(number) * (unit or 1)
+
+
+def process_control_target(pools, model=None):
+    """(seconds, reason) process_control_timeout should be for one php-fpm binary's pools."""
+    terminate = [
+        seconds
+        for seconds in (fpm_seconds((pool.get("settings") or {}).get("request_terminate_timeout")) for pool in pools)
+        if seconds
+    ]
+    if terminate:
+        return max(terminate), "the pools' longest request_terminate_timeout"
+    reads = []
+    for pool in pools:
+        for _server, location in _nginx.locations_for_listen(model, pool.get("listen") or "") if model else []:
+            seconds = ((location.get("settings") or {}).get("read_timeout") or {}).get("seconds")
+            if seconds:
+                reads.append(seconds)
+    if reads:
+        return int(-(-max(reads) // 1)), "the longest read timeout of the nginx locations passing to the pools"
+    return 60, "nginx's default read timeout (no pool sets request_terminate_timeout)"
+
+
+def check_process_control(host, evidence, policy, model=None):
+    """process_control_timeout = 0 on a php-fpm with pools: every reload kills the requests in flight."""
+    findings = []
+    section = evidence.get("php_fpm") or {}
+    for binary in section.get("binaries") or []:
+        pools = [pool for pool in section.get("pools") or [] if pool.get("binary") == binary.get("binary")]
+        value = (binary.get("global") or {}).get("process_control_timeout")
+        if not pools or value is None or fpm_seconds(value) != 0:
+            continue
+        target, reason = process_control_target(pools, model)
+        where = binary.get("global_definition") or {}
+        setting = where.get("process_control_timeout")
+        located = (
+            "set at %s:%s" % (setting["file"], setting["line"])
+            if setting
+            else "unset in %s (the default)" % (where.get("file") or binary.get("conf") or "php-fpm's main file")
+        )
+        findings.append(
+            RELOAD_KILLS.finding(
+                host,
+                observed="%s: process_control_timeout = %s (%s); pools %s: a reload kills their requests in flight"
+                % (
+                    (binary.get("binary") or "php-fpm").rsplit("/", 1)[-1],
+                    value,
+                    located,
+                    ", ".join(sorted(pool["name"] for pool in pools)),
+                ),
+                expected="process_control_timeout = %ds (%s)" % (target, reason),
+                fix="Set process_control_timeout = %ds in [global] of %s (role php_fpm_backlog); php-fpm reads it at "
+                "its next restart." % (target, where.get("file") or binary.get("conf") or "php-fpm's main file"),
+                evidence={
+                    "binary": binary.get("binary"),
+                    "conf": binary.get("conf"),
+                    "process_control_timeout": value,
+                    "definition": setting,
+                    "target_s": target,
+                    "pools": sorted(pool["name"] for pool in pools),
+                },
+            )
+        )
+    return findings
+
+
 def check_backlogs(host, evidence, policy):
     """One nginx parse for every backlog check."""
     model = nginx_model(evidence)
     findings = []
-    for check in (check_pool_definitions, check_pool_backlogs, check_nginx_listen_backlogs):
+    for check in (check_pool_definitions, check_pool_backlogs, check_nginx_listen_backlogs, check_process_control):
         findings.extend(check(host, evidence, policy, model))
     return findings
 
