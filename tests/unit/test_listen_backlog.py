@@ -197,3 +197,39 @@ def test_module_fails_clearly_when_a_drain_never_finishes(holder):
 def test_module_names_a_missing_listener(tmp_path):
     result = run_module({"listen": str(tmp_path / "gone.sock"), "backlog": 10})
     assert result["failed"] and "nothing listens on" in result["msg"]
+
+
+def fastcgi_responder(tmp_path, answer):
+    """A one-shot FastCGI server on a unix socket: reads the request, sends ``answer`` records, closes."""
+    import struct
+    import threading
+
+    path = str(tmp_path / "fcgi.sock")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(path)
+    server.listen(1)
+
+    def serve():
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(65536)
+            for record_type, content in answer:
+                conn.sendall(struct.pack("!BBHHBx", 1, record_type, 1, len(content), 0) + content)
+        server.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return path
+
+
+def test_probe_reads_the_status_line_of_a_real_fastcgi_answer(tmp_path):
+    stdout = b"Status: 404 Not Found\r\nContent-type: text/html\r\n\r\nFile not found.\n"
+    path = fastcgi_responder(tmp_path, [(6, stdout), (3, b"\0" * 8)])
+    assert _live.probe(path) == "Status: 404 Not Found"
+
+
+def test_probe_fails_when_the_pool_closes_without_answering(tmp_path):
+    path = fastcgi_responder(tmp_path, [])
+    with pytest.raises(ValueError, match="closed before the end"):
+        _live.probe(path)
+    with pytest.raises(OSError):
+        _live.probe(str(tmp_path / "nothing.sock"))

@@ -522,6 +522,41 @@ def parse_status_response(stdout):
     return dict((key, document.get(key)) for key in STATUS_FIELDS)
 
 
+def fcgi_get(family, target, params, timeout):
+    """The FastCGI stdout of one GET with ``params`` [(name, value)]; None when the server closed first.
+
+    Raises OSError or ValueError when the pool cannot be reached.
+    """
+    encoded = b"".join(_fcgi_pair(name.encode(), value.encode()) for name, value in params)
+    request = (
+        _fcgi_record(FCGI_BEGIN_REQUEST, struct.pack("!HB5x", 1, 0))
+        + _fcgi_record(FCGI_PARAMS, encoded)
+        + _fcgi_record(FCGI_PARAMS, b"")
+        + _fcgi_record(FCGI_STDIN, b"")
+    )
+    stdout = b""
+    with socket.socket(family, socket.SOCK_STREAM) as conn:
+        conn.settimeout(timeout)
+        conn.connect(target)
+        conn.sendall(request)
+        buffer = b""
+        while True:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return None
+            buffer += chunk
+            while len(buffer) >= _FCGI_HEADER.size:
+                _version, record_type, _rid, length, padding = _FCGI_HEADER.unpack_from(buffer)
+                end = _FCGI_HEADER.size + length + padding
+                if len(buffer) < end:
+                    break
+                if record_type == FCGI_STDOUT:
+                    stdout += buffer[_FCGI_HEADER.size : _FCGI_HEADER.size + length]
+                elif record_type == FCGI_END_REQUEST:
+                    return stdout
+                buffer = buffer[end:]
+
+
 def read_status(pool, timeout=2.0):
     """The pool's status page as a dict; raise StatusError when it cannot be read."""
     path = pool["settings"].get("pm.status_path")
@@ -529,50 +564,23 @@ def read_status(pool, timeout=2.0):
     if not path or path == "undefined" or address is None:
         raise StatusError("no pm.status_path")
     family, target = address
-    params = b"".join(
-        _fcgi_pair(name.encode(), value.encode())
-        for name, value in (
-            ("SCRIPT_NAME", path),
-            ("SCRIPT_FILENAME", path),
-            ("REQUEST_URI", path + "?json"),
-            ("DOCUMENT_URI", path),
-            ("QUERY_STRING", "json"),
-            ("REQUEST_METHOD", "GET"),
-            ("SERVER_PROTOCOL", "HTTP/1.1"),
-            ("GATEWAY_INTERFACE", "CGI/1.1"),
-        )
+    params = (
+        ("SCRIPT_NAME", path),
+        ("SCRIPT_FILENAME", path),
+        ("REQUEST_URI", path + "?json"),
+        ("DOCUMENT_URI", path),
+        ("QUERY_STRING", "json"),
+        ("REQUEST_METHOD", "GET"),
+        ("SERVER_PROTOCOL", "HTTP/1.1"),
+        ("GATEWAY_INTERFACE", "CGI/1.1"),
     )
-    request = (
-        _fcgi_record(FCGI_BEGIN_REQUEST, struct.pack("!HB5x", 1, 0))
-        + _fcgi_record(FCGI_PARAMS, params)
-        + _fcgi_record(FCGI_PARAMS, b"")
-        + _fcgi_record(FCGI_STDIN, b"")
-    )
-    stdout = b""
     try:
-        with socket.socket(family, socket.SOCK_STREAM) as conn:
-            conn.settimeout(timeout)
-            conn.connect(target)
-            conn.sendall(request)
-            buffer = b""
-            while True:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    break
-                buffer += chunk
-                while len(buffer) >= _FCGI_HEADER.size:
-                    _version, record_type, _rid, length, padding = _FCGI_HEADER.unpack_from(buffer)
-                    end = _FCGI_HEADER.size + length + padding
-                    if len(buffer) < end:
-                        break
-                    if record_type == FCGI_STDOUT:
-                        stdout += buffer[_FCGI_HEADER.size : _FCGI_HEADER.size + length]
-                    elif record_type == FCGI_END_REQUEST:
-                        return parse_status_response(stdout)
-                    buffer = buffer[end:]
+        stdout = fcgi_get(family, target, params, timeout)
     except (OSError, ValueError) as exc:
         raise StatusError("unreachable at %s: %s" % (target, exc)) from None
-    raise StatusError("closed the connection before the end of the response")
+    if stdout is None:
+        raise StatusError("closed the connection before the end of the response")
+    return parse_status_response(stdout)
 
 
 SECTIONS = (Section("php_fpm", collect_php_fpm, 30),)

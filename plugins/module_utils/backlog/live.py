@@ -20,7 +20,6 @@ import errno
 import os
 import platform
 import socket
-import struct
 import time
 
 from ansible_collections.acceptq.remediation.plugins.module_utils.backlog import collect as _phpfpm
@@ -317,42 +316,15 @@ def probe(listen, timeout=5.0):
     else:
         host = {"*": "127.0.0.1", "localhost": "127.0.0.1"}.get(endpoint[1], endpoint[1])
         family, target = (socket.AF_INET6 if ":" in host else socket.AF_INET), (host, endpoint[2])
-    params = b"".join(
-        _phpfpm._fcgi_pair(name.encode(), value.encode())
-        for name, value in (
-            ("SCRIPT_FILENAME", PROBE_SCRIPT),
-            ("SCRIPT_NAME", PROBE_SCRIPT),
-            ("REQUEST_URI", PROBE_SCRIPT),
-            ("REQUEST_METHOD", "GET"),
-            ("SERVER_PROTOCOL", "HTTP/1.1"),
-            ("GATEWAY_INTERFACE", "CGI/1.1"),
-        )
+    params = (
+        ("SCRIPT_FILENAME", PROBE_SCRIPT),
+        ("SCRIPT_NAME", PROBE_SCRIPT),
+        ("REQUEST_URI", PROBE_SCRIPT),
+        ("REQUEST_METHOD", "GET"),
+        ("SERVER_PROTOCOL", "HTTP/1.1"),
+        ("GATEWAY_INTERFACE", "CGI/1.1"),
     )
-    request = (
-        _phpfpm._fcgi_record(_phpfpm.FCGI_BEGIN_REQUEST, struct.pack("!HB5x", 1, 0))
-        + _phpfpm._fcgi_record(_phpfpm.FCGI_PARAMS, params)
-        + _phpfpm._fcgi_record(_phpfpm.FCGI_PARAMS, b"")
-        + _phpfpm._fcgi_record(_phpfpm.FCGI_STDIN, b"")
-    )
-    header = _phpfpm._FCGI_HEADER
-    stdout, buffer = b"", b""
-    with socket.socket(family, socket.SOCK_STREAM) as conn:
-        conn.settimeout(timeout)
-        conn.connect(target)
-        conn.sendall(request)
-        while True:
-            chunk = conn.recv(65536)
-            if not chunk:
-                raise ValueError("the connection closed before the end of the response")
-            buffer += chunk
-            while len(buffer) >= header.size:
-                _version, record_type, _rid, length, padding = header.unpack_from(buffer)
-                end = header.size + length + padding
-                if len(buffer) < end:
-                    break
-                if record_type == _phpfpm.FCGI_STDOUT:
-                    stdout += buffer[header.size : header.size + length]
-                elif record_type == _phpfpm.FCGI_END_REQUEST:
-                    first = stdout.split(b"\n", 1)[0].decode("latin-1").strip()
-                    return first or "answered"
-                buffer = buffer[end:]
+    stdout = _phpfpm.fcgi_get(family, target, params, timeout)
+    if stdout is None:
+        raise ValueError("the connection closed before the end of the response")
+    return stdout.split(b"\n", 1)[0].decode("latin-1").strip() or "answered"
