@@ -134,3 +134,15 @@ def test_endpoints_read_every_form_of_address():
     assert endpoints.parse("host:http") is None
     assert endpoints.reaches(endpoints.parse("127.0.0.1:9000"), endpoints.parse("0.0.0.0:9000"))
     assert not endpoints.reaches(endpoints.parse("127.0.0.1:9001"), endpoints.parse("9000"))
+
+
+def test_a_section_that_could_not_be_gathered_is_an_error_naming_the_rules_it_kept_from_judging():
+    document = app_evidence()
+    document["sections"] = ["host", "sockets", "kernel", "php_fpm"]
+    document["sockets"] = None
+    document["errors"] = [{"section": "sockets", "source": "platform", "message": "sockets evidence needs Linux"}]
+    (missing,) = [finding for finding in audit(HostView("app1", document)) if finding.id == "AQ-HOST-003"]
+    assert missing.severity == "error" and "AQ-KERNEL-003" in missing.observed
+    document["sockets"] = {"listeners": []}  # read in part: a warning, the rest was judged
+    (partial,) = [finding for finding in audit(HostView("app1", document)) if finding.id == "AQ-HOST-003"]
+    assert partial.severity == "warning" and "not judged" not in partial.observed

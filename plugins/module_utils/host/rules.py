@@ -44,6 +44,9 @@ EVIDENCE_MISSING = Rule(
         "that is not Linux. The observed text names the source; checks that need it\n"
         "are skipped and the rest of the audit goes on.\n"
     ),
+    escalation="`error` when a whole section could not be gathered (the host is not Linux, a table "
+    "was unreadable): the observed text lists the rules that could not judge the host, which must "
+    "not read as clean for them.",
 )
 
 UPSTREAM_UNKNOWN = Rule(
@@ -105,17 +108,39 @@ def gather_failed(host, message):
     )
 
 
+def _rules_needing(section):
+    # Imported here: the registry imports this module.
+    from ansible_collections.acceptq.remediation.plugins.module_utils import registry
+
+    return sorted(rule_id for rule_id, rule in registry.DEFINITIONS.items() if section in rule.needs)
+
+
 def check_evidence_errors(host, evidence, policy):
+    """Every source that could not be read, and the rules it kept from judging the host.
+
+    A section that could not be gathered at all is an error: the rules that need it did not
+    run, and the host must not read as clean for them.
+    """
     findings = []
     for error in evidence.get("errors", []):
+        section = error.get("section")
+        lost = evidence.get(section) is None and section in (evidence.get("sections") or ())
+        unjudged = _rules_needing(section)
         findings.append(
             EVIDENCE_MISSING.finding(
                 host,
-                observed="%s evidence incomplete: %s" % (error["section"], error["message"]),
+                observed="%s evidence %s: %s%s"
+                % (
+                    section,
+                    "missing" if lost else "incomplete",
+                    error["message"],
+                    "; not judged: %s" % ", ".join(unjudged) if lost and unjudged else "",
+                ),
                 expected="%s readable" % error["source"],
                 fix="Run the audit with privileges that can read %s; checks that need it were skipped."
                 % error["source"],
-                evidence=error,
+                evidence=dict(error, rules_not_judged=unjudged if lost else []),
+                severity="error" if lost and unjudged else None,
             )
         )
     return findings
