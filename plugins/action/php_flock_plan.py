@@ -11,6 +11,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.acceptq.remediation.plugins.module_utils.flock import plan as _plan
+from ansible_collections.acceptq.remediation.plugins.module_utils.flock.collect import PHP_SUFFIXES
 from ansible_collections.acceptq.remediation.plugins.plugin_utils._planning import located, read_back_bytes, writes
 
 
@@ -27,7 +28,7 @@ def lowest_fpm_version(evidence):
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _supports_check_mode = True
-    _VALID_ARGS = frozenset(("code_roots", "php_version"))
+    _VALID_ARGS = frozenset(("code_roots", "php_version", "php_binary"))
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -69,6 +70,15 @@ class ActionModule(ActionBase):
             edits=[edit for edit in planned["edits"] if edit.split(":", 1)[0] in set(item["path"] for item in files)],
             refused=refused,
             php_version=php_version,
+            # One `php -l` per edited PHP file: safe_edit restores every file when one fails.
+            validate=[
+                {
+                    "argv": [self._task.args.get("php_binary") or "php", "-l", item["path"]],
+                    "name": "php -l %s" % item["path"],
+                }
+                for item in files
+                if item["path"].endswith(PHP_SUFFIXES)
+            ],
             code_roots=[root["path"] for root in (evidence.get("php_code") or {}).get("roots") or []],
         )
         return result

@@ -42,6 +42,10 @@ options:
     description:
       - The PHP version the code runs on (C(8.2)). Unset, the lowest version of the host's php-fpm binaries.
     type: str
+  php_binary:
+    description: The PHP command line binary that validates each edited file (C(php -l)).
+    type: str
+    default: php
 attributes:
   action:
     support: full
@@ -92,6 +96,11 @@ refused:
   returned: success
   type: list
   elements: str
+validate:
+  description: The checkers for M(acceptq.remediation.safe_edit), one C(php -l) per edited PHP file.
+  returned: success
+  type: list
+  elements: dict
 php_version:
   description: The PHP version the plan assumed.
   returned: success

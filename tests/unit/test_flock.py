@@ -197,11 +197,10 @@ def test_roots_from_nginx_and_php_fpm(tmp_path):
 def test_scan_reports_file_and_line_and_errors(tmp_path):
     app = _tree(tmp_path)
     findings, errors = scan.scan([str(app)])
-    assert [(f.id, f.evidence["file"].endswith("vendor/acme/Log.php"), f.evidence["line"]) for f in findings] == [
-        ("AQ-FLOCK-002", True, 1)
-    ]
-    messages = " ".join(error["message"] for error in errors)
-    assert "bin.php: skipped: binary content" in messages and "huge.php: skipped" in messages
+    assert [(f.id, f.file, f.line) for f in findings] == [("AQ-FLOCK-002", str(app / "vendor/acme/Log.php"), 1)]
+    assert findings[0].observed.startswith("vendor/acme/Log.php:1: ")
+    reasons = {os.path.basename(error["path"]): error["message"] for error in errors}
+    assert reasons["bin.php"] == "skipped: binary content" and reasons["huge.php"].startswith("skipped: ")
     assert scan.claims(str(app)) and not scan.claims(str(tmp_path / "nothing"))
 
 

@@ -192,6 +192,8 @@ def hit_finding(host, hit, shown_path):
         observed += "; the lock also guards %s" % ", ".join(hit.guards)
     return rule.finding(
         host,
+        file=hit.path,
+        line=hit.line,
         observed=observed,
         expected="log appends without an exclusive lock (one O_APPEND write per record)",
         fix=fix,

@@ -57,19 +57,14 @@ def scan(paths, workload=None, limits=None):
         candidate["fs"] = collect.fs_type(os.path.realpath(candidate["path"]), mounts)
     section = {"candidates": walk.candidates, "roots": [{"path": root} for root in roots]}
     hits, failures = rules.analyze_candidates(section)
-    findings = [rules.hit_finding(HOST, hit, os.path.relpath(hit.path)) for hit in hits]
+    findings = [rules.hit_finding(HOST, hit, rules.display_path(hit.path, roots)) for hit in hits]
     errors = []
     for message in failures:
-        path, line = _split_location(message)
-        errors.append({"path": path, "line": line, "message": message})
+        errors.append(_split_location(message))
     for entry in walk.skipped:
-        errors.append(
-            {"path": entry["path"], "line": None, "message": "%s: skipped: %s" % (entry["path"], entry["reason"])}
-        )
+        errors.append({"path": entry["path"], "line": None, "message": "skipped: %s" % entry["reason"]})
     for entry in walk.unreadable:
-        errors.append(
-            {"path": entry["path"], "line": None, "message": "%s: unreadable: %s" % (entry["path"], entry["reason"])}
-        )
+        errors.append({"path": entry["path"], "line": None, "message": "unreadable: %s" % entry["reason"]})
     if walk.truncated:
         errors.append(
             {"path": paths[0] if paths else "", "line": None, "message": "walk stopped early: %s" % walk.truncated}
@@ -78,8 +73,9 @@ def scan(paths, workload=None, limits=None):
 
 
 def _split_location(message):
-    head = message.split(": ", 1)[0]
+    """{"path", "line", "message"} from the analysis' "path:line: message" (or "path: message")."""
+    head, _sep, rest = message.partition(": ")
     path, _sep, line = head.rpartition(":")
     if path and line.isdigit():
-        return path, int(line)
-    return head, None
+        return {"path": path, "line": int(line), "message": rest}
+    return {"path": head, "line": None, "message": rest}
