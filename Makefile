@@ -6,7 +6,7 @@ export ANSIBLE_HOME := $(CURDIR)/.ansible
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.ansible/collections
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: audit test bootstrap containers images lint unit build sanity ee molecule bench bench-incident clean
+.PHONY: audit test bootstrap containers images lint unit build sanity ee molecule bench bench-incident bench-prune clean
 
 audit: bootstrap  ## audit this machine and print the report
 	$(BIN)/acceptq audit --fail-on none
@@ -63,6 +63,9 @@ bench: bootstrap  ## print the gathering benchmark's figures (root: uses a netwo
 
 bench-incident: bootstrap images  ## the seed incident before and after remediation, as JSON (~4 min, podman)
 	$(BIN)/python tools/bench-incident.py
+
+bench-prune: bootstrap  ## deleting 20,000 old logs: find -delete vs the prune job (wall time, p99 of append+fsync)
+	$(BIN)/python tools/bench-prune.py
 
 bench-flock: bootstrap  ## PHP preselection over 50,000 generated files (~1 GB in /tmp) and parse time per candidate
 	$(BIN)/python tools/bench-flock.py
