@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
-FORMATS = ("table", "json")
+FORMATS = ("table", "json", "sarif", "junit")
 
 
 def render(name: str, report) -> str:
