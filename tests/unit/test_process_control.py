@@ -108,3 +108,45 @@ def test_an_unlocated_global_section_is_refused_with_the_file(tmp_path):
     found["php_fpm"]["binaries"][0]["global_definition"] = None
     planned = _plan.plan(found, effective_workload({}), only_pools=["www"])
     assert "process_control_timeout is 0 but [global] could not be located" in planned["refused"][0]["message"]
+
+
+def pending_evidence(tmp_path, send_q):
+    found = evidence(tmp_path, value="30s")
+    found["kernel"] = {"sysctls": {"net.core.somaxconn": 4096}}
+    found["sockets"]["listeners"] = [
+        {
+            "family": "unix",
+            "path": "/run/php/php8.2-fpm.sock",
+            "local": "/run/php/php8.2-fpm.sock",
+            "queue_depth": 0,
+            "backlog_limit": send_q,
+            "owner": None,
+        }
+    ]
+    return found
+
+
+def backlog_findings(found):
+    workload = effective_workload({"pools": {"www": {"peak_qps": 200}}, "client_timeout_s": 5})
+    return _rules.check_pool_backlogs("web1", found, {"workload": workload, "fleet": None})
+
+
+def test_a_backlog_in_the_file_but_not_on_the_socket_is_pending(tmp_path):
+    found = pending_evidence(tmp_path, 4096)
+    sized = _rules.plans(
+        found,
+        {"workload": effective_workload({"pools": {"www": {"peak_qps": 200}}, "client_timeout_s": 5}), "fleet": None},
+    )[0][2]
+    found["php_fpm"]["pools"][0]["listen_backlog"] = sized["sized"]
+    (finding,) = backlog_findings(found)
+    assert finding.id == "AQ-BACKLOG-007"
+    assert (
+        "runs with Send-Q 4096" in finding.observed
+        and finding.expected == "Send-Q %d, as the file says" % sized["sized"]
+    )
+
+
+def test_an_applied_backlog_is_not_pending(tmp_path):
+    found = pending_evidence(tmp_path, 50)
+    found["php_fpm"]["pools"][0]["listen_backlog"] = 50
+    assert [finding.id for finding in backlog_findings(found)] == []

@@ -112,7 +112,25 @@ RELOAD_KILLS = Rule(
     ),
 )
 
-DEFINITIONS = (TOO_DEEP, CUT_BY_SOMAXCONN, TOO_SHALLOW, NGINX_CUT, UNLOCATED, RELOAD_KILLS)
+PENDING = Rule(
+    "AQ-BACKLOG-007",
+    "backlog",
+    "warning",
+    "php-fpm listen.backlog set in the file but not applied to the running listener",
+    needs=("php_fpm", "sockets", "kernel"),
+    explanation=(
+        "The pool's file already carries its sized `listen.backlog` (as\n"
+        "`php-fpm -tt` reads it), but the listening socket still has another\n"
+        "backlog (its Send-Q): php-fpm has not re-created the socket since the edit\n"
+        "(a reload keeps it). `php_fpm_backlog` leaves a change pending this way\n"
+        "when it could neither apply it live nor drain the pool, and\n"
+        "`php_fpm_backlog_restart` does not allow a restart under traffic. Fix: run\n"
+        "`php_fpm_backlog` again where the live change is permitted, or restart\n"
+        "php-fpm in a maintenance window or behind a drain.\n"
+    ),
+)
+
+DEFINITIONS = (TOO_DEEP, CUT_BY_SOMAXCONN, TOO_SHALLOW, NGINX_CUT, UNLOCATED, RELOAD_KILLS, PENDING)
 POLICY = ()
 
 # nginx error-log lines of a full (11, unix) or overflowing (111, TCP) accept queue.
@@ -301,6 +319,21 @@ def check_pool_backlogs(host, evidence, policy, model=None):
         configured = pool.get("listen_backlog")
         details = _details(pool, listener, plan)
         expected = "listen.backlog = %d: %s" % (sized, plan["reason"])
+        running = min(sized, plan["somaxconn"]) if plan.get("somaxconn") else sized
+        if listener and configured == sized and listener["backlog_limit"] != running:
+            findings.append(
+                PENDING.finding(
+                    host,
+                    observed="%s: %s, but its listener %s runs with Send-Q %d: php-fpm has not re-created the "
+                    "socket since (a reload keeps it)"
+                    % (_label(pool, plan, host), backlog_where(pool), listener["local"], listener["backlog_limit"]),
+                    expected="Send-Q %d, as the file says" % running,
+                    fix="Run php_fpm_backlog again (it applies the backlog live where the kernel permits, or drains "
+                    "the pool first), or restart %s in a maintenance window." % service_name(pool.get("binary")),
+                    evidence=details,
+                )
+            )
+            continue
         if effective > sized:
             qps = plan["throughput_qps"]
             full_wait = (effective + 1) / qps if qps else float("inf")
