@@ -107,6 +107,7 @@ class ActionModule(ActionBase):
                 for edit in item["edits"]
             ],
             refused=refused,
+            refused_messages=[located(entry, "nginx") for entry in refused],
             restart_reasons=planned["restart_reasons"],
             restart_needed=bool(planned["restart_reasons"]),
             somaxconn=somaxconn,
