@@ -369,3 +369,14 @@ def test_fleet_machine_id_clones_escalate_under_fixed_random_delay():
     assert [(finding.evidence["hosts"], finding.severity) for finding in found] == [(["a", "b"], "warning")]
     fleet = Fleet([_host("a", 5, "aa", fixed=True), _host("b", 5, "aa", fixed=True)])
     assert rules.check_machine_id_clones(fleet, POLICY)[0].severity == "error"
+
+
+def test_a_timer_systemd_cannot_load_is_named():
+    evidence = _evidence()
+    evidence["logrotate"]["systemd"]["timers"].append(
+        {"Id": "cleanup.timer", "LoadState": "bad-setting", "FragmentPath": "/etc/systemd/system/cleanup.timer"}
+    )
+    found = [finding for finding in _run_all(evidence) if finding.id == "AQ-LOGROTATE-014"]
+    assert [finding.observed for finding in found] == [
+        "/etc/systemd/system/cleanup.timer: cleanup.timer does not load (LoadState=bad-setting)"
+    ]

@@ -249,7 +249,13 @@ def collect_systemd(reader, errors):
     systemctl = shutil.which("systemctl")
     if not os.path.isdir("/run/systemd/system") or not systemctl:
         return None
-    rc, out, err = _run([systemctl, "show", "-p", ",".join(TIMER_PROPERTIES), "*.timer", "logrotate.timer"])
+    # The admin's timers by name too: a pattern lists only loaded units, not one with a bad OnCalendar=.
+    local = sorted(
+        set(os.path.basename(path) for path in glob.glob("/etc/systemd/system/*.timer"))
+        | set(os.path.basename(path) for path in glob.glob("/etc/systemd/system/*/*.timer"))
+    )
+    argv = [systemctl, "show", "-p", ",".join(TIMER_PROPERTIES), "*.timer", "logrotate.timer"] + local
+    rc, out, err = _run(argv)
     if rc is None or rc != 0:
         reader.note("systemctl show *.timer", (err or "exit %s" % rc).strip())
         return {"timers": [], "services": []}

@@ -150,7 +150,8 @@ SCHEDULE_ERROR = _rule(
     "warning",
     "Crontab or timer line that cannot be read",
     "A cron line with the wrong number of fields or an unknown `@` schedule is\n"
-    "ignored by cron; acceptq names it with file and line.\n",
+    "ignored by cron, and a timer systemd cannot load (a bad `OnCalendar=`) never\n"
+    "fires; acceptq names the file and line.\n",
 )
 FLEET_SAME_MINUTE = _rule(
     15,
@@ -799,12 +800,23 @@ def check_schedule_errors(host, evidence, policy):
     if not section:
         return []
     _jobs, errors = _cron_jobs(section)
+    for timer in ((section.get("systemd") or {}).get("timers")) or []:
+        # systemd refuses a timer with a bad OnCalendar= (LoadState=bad-setting): it never fires.
+        if timer.get("LoadState") not in (None, "loaded", "masked", "not-found"):
+            errors.append(
+                {
+                    "file": timer.get("FragmentPath") or timer.get("Id"),
+                    "line": None,
+                    "message": "%s does not load (LoadState=%s)" % (timer.get("Id"), timer.get("LoadState")),
+                }
+            )
     return [
         SCHEDULE_ERROR.finding(
             host,
-            observed="%s:%d: %s" % (error["file"], error["line"], error["message"]),
-            expected="a valid cron line",
-            fix="Fix or remove the line; cron ignores it.",
+            observed="%s: %s"
+            % ("%s:%d" % (error["file"], error["line"]) if error["line"] else error["file"], error["message"]),
+            expected="a valid cron line or timer",
+            fix="Fix or remove it; cron ignores the line and systemd never starts the timer.",
             evidence=error,
         )
         for error in errors
