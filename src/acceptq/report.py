@@ -26,6 +26,8 @@ class Report:
     complete: bool = True
     # Why the run is incomplete (interrupted, a host not audited), for the reader.
     incomplete_reason: str = ""
+    # Against --baseline: its path and the new/unchanged/fixed counts (each finding's baseline_state).
+    baseline: dict | None = None
     generated_at: str = field(default_factory=lambda: datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"))
 
     def document(self, with_evidence: bool = True) -> dict:
@@ -44,8 +46,18 @@ class Report:
             "limit": self.limit,
             "complete": self.complete,
             "incomplete_reason": self.incomplete_reason,
-            "not_audited": sorted(name for name, host in self.hosts.items() if host.status in ("pending", "running")),
+            "not_audited": sorted(
+                name for name, host in self.hosts.items() if host.status in ("pending", "running", "not audited")
+            ),
             "hosts": hosts,
             "summary": summarize(self.findings),
-            "findings": [finding.to_dict() for finding in self.findings],
+            "findings": [_finding_dict(finding) for finding in self.findings],
+            **({"baseline": self.baseline} if self.baseline else {}),
         }
+
+
+def _finding_dict(finding) -> dict:
+    data = finding.to_dict()
+    if getattr(finding, "baseline_state", None):
+        data["baseline_state"] = finding.baseline_state
+    return data

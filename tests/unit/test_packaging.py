@@ -44,6 +44,12 @@ def test_controller_imports_are_declared_for_execution_environments():
     requirements = ROOT / spec["dependencies"]["python"]
     declared = _requirement_names(requirements)
     distributions = importlib.metadata.packages_distributions()
+    # What ansible-core itself requires is on every controller (PyYAML, Jinja2, ...).
+    core = {
+        re.split(r"[<>=!~;\[ ]", requirement)[0].lower().replace("_", "-")
+        for requirement in importlib.metadata.requires("ansible-core") or []
+    }
+    declared |= core
     missing = []
     for module, where in _third_party_imports(ROOT / "plugins").items():
         names = {name.lower().replace("_", "-") for name in distributions.get(module, [module])}
