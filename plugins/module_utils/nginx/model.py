@@ -497,7 +497,7 @@ def _strip_target(module, target):
                 target = target[len(scheme) :]
                 break
         if not target.startswith("unix:"):
-            target = target.split("/", 1)[0]
+            target = re.split(r"[/?]", target, maxsplit=1)[0]  # the address ends where the URI or arguments start
         elif module == "proxy" and ":" in target[5:]:
             target = target[: 5 + target[5:].index(":")]  # unix:/path:/uri
     return target
@@ -559,7 +559,10 @@ def _access_log(path, statement, prefix):
 
 # Headers, directives and names that mark a location whose responses stream:
 # a long read timeout is intended there.
-_STREAM_NAMES = re.compile(r"(?i)(websocket|socket\.io|/ws\b|\bws/|cable|sse|event|stream|poll|subscribe|comet|push)")
+_STREAM_NAMES = re.compile(
+    r"(?i)(websocket|socket\.io|\bws\b|\bcable\b|\bsse\b|event-?stream|\bevents?\b|\bstream(ing)?\b|poll|"
+    r"\bsubscribe|\bcomet\b|\bpush\b)"
+)
 
 
 def _streaming(location, scope, module, items):

@@ -511,7 +511,8 @@ def check_streaming(out, evidence, policy, model):
             continue
         kinds = _streaming_kinds(location)
         first = location["streaming"][0]
-        if _mixed_location(location):
+        grpc_only = all(item["kind"].startswith("gRPC") for item in location["streaming"])
+        if _mixed_location(location) and not grpc_only:  # a grpc_pass location carries gRPC alone
             out.add(
                 STREAMING_SHARED,
                 "streaming (%s, %s) in a location that also serves request/response traffic" % (kinds, _where(first)),
