@@ -293,7 +293,7 @@ def command_remediate(args, root: Path) -> int:
     progress = Console(stderr=True, highlight=False, soft_wrap=True)
     progress.print("acceptq remediate: inventory %s%s" % (inventory, " (%s)" % flags if flags else ""))
     targets = targeted_hosts(root, inventory, args.limit, progress)
-    output = Console(highlight=False)
+    output = Console(highlight=False, soft_wrap=True)
 
     def show_diff(host: str, task: str, text: str) -> None:
         output.print("--- %s: %s" % (host, task), markup=False, style="bold")
