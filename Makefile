@@ -6,7 +6,7 @@ export ANSIBLE_HOME := $(CURDIR)/.ansible
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.ansible/collections
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: audit test bootstrap containers images lint unit build sanity ee molecule bench bench-incident bench-prune clean
+.PHONY: audit test bootstrap containers images lint unit build sanity ee molecule bench bench-incident bench-prune bench-nginx clean
 
 audit: bootstrap  ## audit this machine and print the report
 	$(BIN)/acceptq audit --fail-on none
@@ -69,6 +69,9 @@ bench-prune: bootstrap  ## deleting 20,000 old logs: find -delete vs the prune j
 
 bench-flock: bootstrap  ## PHP preselection over 50,000 generated files (~1 GB in /tmp) and parse time per candidate
 	$(BIN)/python tools/bench-flock.py
+
+bench-nginx: bootstrap  ## the nginx model over a generated 10,000-line configuration (target <= 0.15 s)
+	$(BIN)/python tools/bench-nginx-parse.py
 
 clean:
 	rm -rf dist .pytest_cache .ruff_cache
