@@ -204,14 +204,21 @@ def test_scan_reports_file_and_line_and_errors(tmp_path):
     assert scan.claims(str(app)) and not scan.claims(str(tmp_path / "nothing"))
 
 
-def test_runtime_join_names_waiters_and_code(tmp_path):
+@pytest.mark.parametrize("passed_in", [False, True])
+def test_runtime_join_names_waiters_and_code(tmp_path, passed_in):
     log = tmp_path / "app.log"
     log.touch()
     code = tmp_path / "app"
     code.mkdir()
-    (code / "Logger.php").write_text(
-        "<?php\nfunction logit($m) {\n    file_put_contents('%s', $m . \"\\n\", FILE_APPEND | LOCK_EX);\n}\n" % log
-    )
+    if passed_in:
+        # The logger takes the path as a parameter; the page that calls it writes the path.
+        logger = "<?php\nfunction logit($path, $m) {\n    file_put_contents($path, $m, FILE_APPEND | LOCK_EX);\n}\n"
+        (code / "index.php").write_text("<?php\nrequire 'Logger.php';\nlogit(\n    '%s',\n    'hello');\n" % log)
+        expected = "written under LOCK_EX (path passed at index.php:4) by Logger.php:3"
+    else:
+        logger = "<?php\nfunction logit($m) {\n    file_put_contents('%s', $m, FILE_APPEND | LOCK_EX);\n}\n" % log
+        expected = "written under LOCK_EX by Logger.php:3"
+    (code / "Logger.php").write_text(logger)
     holder = open(log, "a")  # noqa: SIM115 - held across the test on purpose
     fcntl.flock(holder, fcntl.LOCK_EX)
     script = "import fcntl; f = open(%r, 'a'); fcntl.flock(f, fcntl.LOCK_EX)" % str(log)
@@ -225,8 +232,7 @@ def test_runtime_join_names_waiters_and_code(tmp_path):
         findings = [f for f in run_checks("web1", evidence) if f.id == "AQ-FLOCK-006"]
         assert len(findings) == 1
         observed = findings[0].observed
-        assert "wait on %s, written under LOCK_EX by Logger.php:3" % log in observed
-        assert "2 python" in observed
+        assert observed.startswith("2 python") and "worker(s) wait on %s, %s" % (log, expected) in observed, observed
     finally:
         for process in waiters:
             process.kill()

@@ -600,6 +600,10 @@ def analyze(path, source):
             hits.append(_locking_element(element, scope_for(element), src))
     hits = [hit for hit in hits if hit is not None]
     _known_loggers(root, src, hits)
+    for hit in hits:
+        # The function that locks: a path passed in is matched with its call sites at run time.
+        if "function" not in hit.detail:
+            hit.detail["function"] = _function_at(root, src, hit.line)
     hits.sort(key=lambda hit: (hit.line, hit.kind))
     return hits, errors
 
@@ -886,6 +890,17 @@ def analyze_yaml(path, text):
             )
         )
     return hits
+
+
+def _function_at(root, src, line):
+    """The name of the function or method around a line, or None at file level."""
+    node = root.descendant_for_point_range((line - 1, 0), (line - 1, 0))
+    while node is not None:
+        if node.type in ("function_definition", "method_declaration"):
+            name = node.child_by_field_name("name")
+            return src.text(name) if name is not None else None
+        node = node.parent
+    return None
 
 
 def _namespace_of(node, src, root):

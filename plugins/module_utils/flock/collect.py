@@ -30,6 +30,10 @@ NEEDLE_OVERLAP = max(len(needle) for needle in PHP_NEEDLES + YAML_NEEDLES)
 SKIP_DIRS = frozenset((".git", ".svn", ".hg", "node_modules", ".cache"))
 # Document roots whose code lives one level up (Laravel, Symfony, CodeIgniter 4 public/).
 DOCROOT_NAMES = frozenset(("public", "web", "www", "htdocs", "html", "public_html", "pub", "webroot"))
+# Literal log paths in any PHP file, with their line: the run-time join matches a locked file
+# with the call that passes its path to a logger taking it as a parameter.
+_LOG_LITERAL = re.compile(rb"""['"](/[^'"\s]{1,200}\.log)['"]""")
+MAX_LOG_SITES = 500
 NETWORK_FS = frozenset(("nfs", "nfs4", "cifs", "smb3", "smbfs", "ceph", "glusterfs", "fuse.sshfs", "9p", "afs"))
 
 LIMITS = {
@@ -178,6 +182,8 @@ class Walk:
         self.unreadable = []
         self.truncated = None
         self.seen_dirs = set()
+        self.log_sites = {}
+        self.log_site_count = 0
 
     def _skip(self, path, reason):
         self.skipped_count += 1
@@ -232,6 +238,24 @@ class Walk:
                     return
             stack.extend(reversed(subdirs))
 
+    def _log_sites(self, path, chunk):
+        """Record literal '/...log' paths of a file's first chunk with their line and the two lines before."""
+        for match in _LOG_LITERAL.finditer(chunk):
+            if self.log_site_count >= MAX_LOG_SITES:
+                return
+            line = chunk.count(b"\n", 0, match.start()) + 1
+            start = match.start()
+            for _ in range(3):
+                start = chunk.rfind(b"\n", 0, start)
+                if start < 0:
+                    break
+            context = chunk[start + 1 : chunk.find(b"\n", match.end()) % (len(chunk) + 1)][:400]
+            literal = match.group(1).decode("utf-8", "replace")
+            self.log_sites.setdefault(literal, []).append(
+                {"file": path, "line": line, "context": context.decode("utf-8", "replace")}
+            )
+            self.log_site_count += 1
+
     def _unreadable(self, path, exc):
         if len(self.unreadable) < self.limits["max_listed"]:
             self.unreadable.append({"path": path, "reason": exc.strerror or str(exc)})
@@ -255,21 +279,24 @@ class Walk:
             if size > limits["max_file_bytes"]:
                 self._skip(path, "%d bytes, over the %d-byte limit" % (size, limits["max_file_bytes"]))
                 return
-            chunks, tail, hit = [], b"", False
+            chunks, tail, hit, first = [], b"", False, True
             while True:
                 chunk = os.read(fd, READ_CHUNK)
                 if not chunk:
                     break
                 self.bytes += len(chunk)
                 window = tail + chunk
-                if not chunks and b"\0" in chunk[:8192]:
+                if first and b"\0" in chunk[:8192]:
                     self._skip(path, "binary content")
                     return
                 if not hit:
                     hit = any(needle in window for needle in needles)
+                if first and b".log" in chunk and self.log_site_count < MAX_LOG_SITES:
+                    self._log_sites(path, chunk)
                 if size <= limits["max_candidate_bytes"]:
                     chunks.append(chunk)
                 tail = window[-NEEDLE_OVERLAP:]
+                first = False
         except OSError as exc:
             self._skip(path, exc.strerror or str(exc))
             return
@@ -315,6 +342,7 @@ def scan_roots(roots, limits=None, mounts=None):
     return {
         "roots": records,
         "candidates": walk.candidates,
+        "log_sites": walk.log_sites,
         "files_seen": min(walk.files, walk.limits["max_files"]),
         "bytes_read": walk.bytes,
         "shipped_bytes": walk.shipped_bytes,

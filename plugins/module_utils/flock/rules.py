@@ -266,6 +266,20 @@ def _matches(target, path):
     return None
 
 
+def _called_with(hits, sites):
+    """(hits whose function is called where the path is written literally, those call sites)."""
+    matched, via = [], []
+    for hit in hits:
+        function = hit.detail.get("function")
+        if not function or (hit.target or "").startswith("/"):
+            continue
+        calls = [site for site in sites if function + "(" in site.get("context", "")]
+        if calls:
+            matched.append(hit)
+            via.extend(site for site in calls if site not in via)
+    return matched, via
+
+
 def check_runtime(host, evidence, policy):
     section = evidence.get("php_code")
     locks = evidence.get("locks") or {}
@@ -282,6 +296,14 @@ def check_runtime(host, evidence, policy):
         named = [hit for hit in locking if _matches(hit.target, path) == "name"]
         matched = exact or named
         how = "written under LOCK_EX by" if exact else "a file of that name is written under LOCK_EX by"
+        if not matched:
+            # A logger taking the path as a parameter: matched through the call that passes it.
+            matched, via = _called_with(locking, (section.get("log_sites") or {}).get(path) or [])
+            how = "written under LOCK_EX by"
+            if matched:
+                how = "written under LOCK_EX (path passed at %s) by" % ", ".join(
+                    "%s:%d" % (display_path(site["file"], section.get("roots")), site["line"]) for site in via[:3]
+                )
         if not matched:
             # Code whose target is computed may still be it: name it as a suspect.
             matched = [hit for hit in locking if hit.target and not hit.target.startswith("/")]
