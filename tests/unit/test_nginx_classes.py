@@ -443,3 +443,13 @@ def test_a_scanned_tree_reads_includes_as_nginx_does(tmp_path):
     assert locations(model)["/"]["settings"]["read_timeout"]["scope"] == "default"
     model = _nginx.load_tree("/etc/nginx/nginx.conf", root=str(tmp_path))
     assert [server["file"] for server in model["servers"]] == ["/etc/nginx/conf.d/app.conf"]
+
+
+def test_server_sent_events_in_a_file_read_during_a_scan(tmp_path):
+    (tmp_path / "nginx.conf").write_text("http {\n include app.conf;\n}\n")
+    (tmp_path / "app.conf").write_text(
+        "server {\n location /feed {\n  add_header Content-Type text/event-stream;\n"
+        "  proxy_connect_timeout 500ms;\n  proxy_pass http://127.0.0.1:5000;\n }\n}\n"
+    )
+    model = _nginx.load_tree(str(tmp_path / "nginx.conf"))
+    assert [item["kind"] for item in locations(model)["/feed"]["streaming"]] == ["server-sent events"]

@@ -90,6 +90,19 @@ _INT32_MAX = 2147483647
 
 
 def parse_duration(text, is_sec=False):
+    """nginx time ("100ms", "60s", "1m30s", "2m 30s", "60") in seconds, as nginx parses it (cached)."""
+    key = (text, is_sec)
+    if key not in _DURATIONS:
+        if len(_DURATIONS) > 4096:
+            _DURATIONS.clear()
+        _DURATIONS[key] = _parse_duration(text, is_sec)
+    return _DURATIONS[key]
+
+
+_DURATIONS = {}
+
+
+def _parse_duration(text, is_sec=False):
     """nginx time ("100ms", "60s", "1m30s", "2m 30s", "60") in seconds, as nginx parses it.
 
     is_sec: the value is stored in seconds (fail_timeout), where "ms" is refused.
@@ -258,9 +271,20 @@ class _Parser:
         self.included = 0
         self.statement_count = 0
         self.byte_count = 0
+        self.mentions = {}
 
     def error(self, path, line, message):
         self.errors.append({"file": path, "line": line, "message": message})
+
+    def mentioning(self, needle):
+        """The files whose text holds ``needle`` (looked up once per parse, not per statement)."""
+        known = self.mentions.get(needle)
+        if known is None or known[0] != len(self.files):  # a scan reads files as it goes
+            known = self.mentions[needle] = (
+                len(self.files),
+                frozenset(path for path, text in self.files.items() if needle in text),
+            )
+        return known[1]
 
     def _bound(self, name, value, path, line, what):
         if value > self.limits[name]:
@@ -460,19 +484,20 @@ def _child_scope(items, level, parent, prefix):
     return _Scope(settings, merged_headers, effective_logs, sets)
 
 
+_TIMED = frozenset(TIMEOUT_SETTINGS + ("next_upstream_timeout",))
+
+
 def _effective(settings, module):
     effective = {}
     for name in UPSTREAM_SETTINGS:
         if name == "keep_conn" and module != "fastcgi":
             continue
-        value = settings.get((module, name)) or {
-            "value": DEFAULTS[name],
-            "file": None,
-            "line": None,
-            "scope": "default",
-        }
-        value = dict(value)
-        if name in TIMEOUT_SETTINGS or name == "next_upstream_timeout":
+        declared = settings.get((module, name))
+        if declared is None:
+            value = {"value": DEFAULTS[name], "file": None, "line": None, "scope": "default"}
+        else:
+            value = dict(declared)
+        if name in _TIMED:
             try:
                 value["seconds"] = parse_duration(value["value"])
             except ValueError:
@@ -565,7 +590,7 @@ _STREAM_NAMES = re.compile(
 )
 
 
-def _streaming(location, scope, module, items):
+def _streaming(location, scope, module, items, sse_files):
     """Why a location's upstream responses stream (websockets, SSE, long polling, gRPC), or []."""
     kinds = []
     for header in scope.headers.get(module if module == "proxy" else "proxy", []) + scope.headers.get(module, []):
@@ -579,7 +604,7 @@ def _streaming(location, scope, module, items):
     if module == "grpc":
         kinds.append(("gRPC (streaming RPCs)", location["pass"]))
     for path, statement in items:
-        if any("text/event-stream" in arg for arg in statement["args"]):
+        if path in sse_files and any("text/event-stream" in arg for arg in statement["args"]):
             kinds.append(("server-sent events", _located(path, statement)))
             break
     read = location["settings"].get("read_timeout") or {}
@@ -850,7 +875,7 @@ def _location(context, path, statement, parent):
     if location["pass"]:
         module = location["pass"]["module"]
         location["settings"] = _effective(scope.settings, module)
-        location["streaming"] = _streaming(location, scope, module, items)
+        location["streaming"] = _streaming(location, scope, module, items, parser.mentioning("event-stream"))
     return location
 
 
