@@ -157,3 +157,31 @@ def test_scan_report_renders_in_both(tmp_path):
     jsonschema.Draft4Validator(_schema()).validate(json.loads(render("sarif", report)))
     suites = list(_junit(report, tmp_path))
     assert len(suites) == 1 and suites[0].failures == 1
+
+
+@pytest.mark.parametrize("kind", ["sarif", "junit"])
+def test_acceptq_scan_writes_both_formats(tmp_path, kind):
+    import subprocess
+    import sys
+
+    from conftest import FIXTURES, ROOT
+
+    output = tmp_path / ("report." + kind)
+    result = subprocess.run(
+        [sys.executable, "-m", "acceptq.cli", "scan", str(FIXTURES / "nginx" / "seed-dump.txt")]
+        + ["--format", kind, "-o", str(output), "--fail-on", "none"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT / "src")},
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    if kind == "sarif":
+        document = json.loads(output.read_text())
+        jsonschema.Draft4Validator(_schema()).validate(document)
+        results = document["runs"][0]["results"]
+        assert results and all(r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in results)
+    else:
+        suites = list(junitparser.JUnitXml.fromfile(str(output)))
+        assert len(suites) == 1 and suites[0].failures > 0
