@@ -121,7 +121,6 @@ class ActionModule(ActionBase):
         if problems:
             result.update(
                 failed=True,
-                msg="nothing was changed on this host: %d declared input(s) refused: %s"
-                % (len(problems), "; ".join(problems)),
+                msg="%d declared input(s) refused: %s" % (len(problems), "; ".join(problems)),
             )
         return result

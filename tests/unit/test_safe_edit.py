@@ -341,3 +341,60 @@ def test_restore_puts_back_a_previous_results_files(box):
     restored, failures = _safe_edit.restore([entry for entry in result["files"] if entry.get("written")])
     assert (restored, failures) == ([str(path)], [])
     assert path.read_bytes() == b"a 1;\n"
+
+
+def test_a_read_only_filesystem_is_refused_before_any_write(box, small_fs):
+    path = small_fs / "a.conf"
+    path.write_bytes(b"old\n")
+    if subprocess.run(["mount", "-o", "remount,ro", str(small_fs)], capture_output=True).returncode:
+        pytest.skip("cannot remount read-only here")
+    try:
+        with pytest.raises(_safe_edit.EditError, match="a.conf: its filesystem is mounted read-only"):
+            run(box, [plan(path, b"new\n")], [OK])
+    finally:
+        subprocess.run(["mount", "-o", "remount,rw", str(small_fs)])
+    assert path.read_bytes() == b"old\n"
+
+
+def test_an_append_only_file_is_refused(box):
+    path = box["conf"] / "a.conf"
+    path.write_bytes(b"old\n")
+    if os.geteuid() != 0 or subprocess.run(["chattr", "+a", str(path)], capture_output=True).returncode:
+        pytest.skip("chattr +a not available here")
+    try:
+        with pytest.raises(_safe_edit.EditError, match=r"append-only \(chattr \+a\)"):
+            run(box, [plan(path, b"new\n")], [OK])
+    finally:
+        subprocess.run(["chattr", "-a", str(path)])
+
+
+def test_the_same_file_planned_twice_through_a_link_is_refused(box):
+    target = box["conf"] / "a.conf"
+    target.write_bytes(b"old\n")
+    (box["conf"] / "link").symlink_to(target)
+    with pytest.raises(_safe_edit.EditError, match="planned twice"):
+        run(box, [plan(target, b"one\n"), plan(box["conf"] / "link", b"two\n")], [OK])
+    assert target.read_bytes() == b"old\n"
+
+
+def test_bad_base64_and_relative_paths_are_refused_naming_them(box):
+    with pytest.raises(_safe_edit.EditError) as failure:
+        run(box, [{"path": "relative.conf", "content": "x"}, {"path": "/etc/x.conf", "content_b64": "%%%"}], [OK])
+    assert "'relative.conf': the path must be absolute" in str(failure.value)
+    assert "/etc/x.conf: content_b64 is not valid base64" in str(failure.value)
+
+
+def test_a_checker_that_hangs_is_stopped_and_the_files_restored(box):
+    path = box["conf"] / "a.conf"
+    path.write_bytes(b"old\n")
+    with pytest.raises(_safe_edit.EditError, match="did not finish within 0.5 s"):
+        run(box, [plan(path, b"new\n")], [{"argv": ["sleep", "5"], "name": "slow -t"}], validate_timeout=0.5)
+    assert path.read_bytes() == b"old\n"
+
+
+def test_a_corrupt_journal_is_reported_not_ignored(box):
+    os.makedirs(box["state_dir"])
+    with open(os.path.join(box["state_dir"], "journal-x.json"), "w") as handle:
+        handle.write("{not json")
+    with pytest.raises(_safe_edit.EditError, match="cannot read the journal .*journal-x.json"):
+        run(box, [])
