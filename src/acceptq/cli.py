@@ -162,7 +162,8 @@ def targeted_hosts(root: Path, inventory: str, limit: str | None, progress: Cons
         raise UsageError("the inventory %s cannot be used; Ansible says:\n%s" % (inventory, exc)) from None
     if not hosts:
         raise UsageError("no hosts matched (inventory %s%s)" % (inventory, ", limit %s" % limit if limit else ""))
-    progress.print("%d host(s): %s" % (len(hosts), ", ".join(hosts)), markup=False, highlight=False)
+    shown = ", ".join(hosts[:20]) + (", … (%d more)" % (len(hosts) - 20) if len(hosts) > 20 else "")
+    progress.print("%d host(s): %s" % (len(hosts), shown), markup=False, highlight=False)
     return hosts
 
 
