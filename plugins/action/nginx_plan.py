@@ -54,10 +54,19 @@ class ActionModule(ActionBase):
         manage, listen_backlog, workload = self._args()
         evidence = gather_evidence(self, ["kernel", "sockets", "nginx"], task_vars)
         section = evidence.get("nginx") or {}
+        # nginx -t on the configuration the running master uses (its -c and -p), not the packaged default
+        test_argv = [section.get("binary"), "-t"]
+        if section.get("prefix"):
+            test_argv += ["-p", section["prefix"]]
+        if section.get("conf_path"):
+            test_argv += ["-c", section["conf_path"]]
         result.update(
             changed=False,
             binary=section.get("binary"),
             conf_path=section.get("conf_path"),
+            prefix=section.get("prefix"),
+            conf_source=section.get("conf_source"),
+            test_argv=test_argv,
             running=bool(section.get("running")),
         )
         result["installed"] = bool(section.get("binary"))

@@ -127,9 +127,22 @@ running:
   returned: always
   type: bool
 conf_path:
-  description: nginx's main configuration file.
+  description: nginx's main configuration file, as the running master uses it (its C(-c)), else nginx's build default.
   returned: always
   type: str
+prefix:
+  description: nginx's prefix, as the running master uses it (its C(-p)), else nginx's build default.
+  returned: always
+  type: str
+conf_source:
+  description: Where RV(conf_path) and RV(prefix) came from (the running master's command line, or the build default).
+  returned: always
+  type: str
+test_argv:
+  description: The C(nginx -t) command line that validates the configuration nginx runs (with its C(-p) and C(-c)).
+  returned: always
+  type: list
+  elements: str
 somaxconn:
   description: net.core.somaxconn of the host's network namespace.
   returned: success

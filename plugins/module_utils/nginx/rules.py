@@ -385,7 +385,7 @@ def check_live(out, evidence, policy, model):
     if not live.get("running"):
         out.add(
             NOT_LIVE,
-            "no nginx master process runs: audited %s (%s)"
+            "no nginx master process runs: audited %s, from %s"
             % (model["conf_path"], live.get("conf_source") or "nginx's default"),
             "a running nginx whose configuration is the one audited",
             "Nothing serves this configuration now; start nginx with it, or audit the host where it runs.",
