@@ -380,3 +380,19 @@ def test_a_timer_systemd_cannot_load_is_named():
     assert [finding.observed for finding in found] == [
         "/etc/systemd/system/cleanup.timer: cleanup.timer does not load (LoadState=bad-setting)"
     ]
+
+
+class _Link(object):
+    def __init__(self, nginx_host, upstream, backend_host):
+        self.nginx_host, self.upstream, self.backend_host, self.target = nginx_host, upstream, backend_host, None
+
+
+def test_hosts_behind_one_nginx_upstream_are_a_pool_even_in_different_groups():
+    hosts = [_host("a", 0, "aa", groups=("dc1",)), _host("b", 0, "bb", groups=("dc2",)), _host("c", 0, "cc", groups=())]
+    fleet = Fleet(hosts)
+    fleet._links = [_Link("lb", "php_backend", "a"), _Link("lb", "php_backend", "b"), _Link("lb", "other", "c")]
+    assert rules.pools_of(fleet) == {"upstream php_backend on lb": ["a", "b"]}
+    found = rules.check_fleet_minutes(fleet, POLICY)
+    assert [(finding.evidence["pool"], finding.evidence["hosts"]) for finding in found] == [
+        ("upstream php_backend on lb", ["a", "b"])
+    ]
