@@ -242,6 +242,8 @@ def test_runtime_join_names_waiters_and_code(tmp_path, passed_in):
 def test_display_path_is_relative_to_its_root():
     assert rules.display_path("/srv/app/src/Logger.php", [{"path": "/srv"}, {"path": "/srv/app"}]) == "src/Logger.php"
     assert rules.display_path("/elsewhere/x.php", [{"path": "/srv"}]) == "/elsewhere/x.php"
+    walked = [{"path": "/srv/app"}, {"path": "/srv/app/public", "walked_by": "/srv/app"}]
+    assert rules.display_path("/srv/app/public/index.php", walked) == "public/index.php"
 
 
 LOGGER = """<?php

@@ -167,6 +167,8 @@ def display_path(path, roots):
     """A path relative to the code root it was found under (app/Logger.php), else as is."""
     best = None
     for root in roots or ():
+        if isinstance(root, dict) and root.get("walked_by"):
+            continue  # a root inside another: paths read from the one walked
         root_path = root["path"] if isinstance(root, dict) else root
         prefix = root_path.rstrip("/") + "/"
         if path.startswith(prefix) and (best is None or len(prefix) > len(best)):
