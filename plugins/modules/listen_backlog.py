@@ -46,7 +46,7 @@ options:
   wait_idle_timeout:
     description: Seconds to wait for the listener to become idle; 0 does not wait.
     type: float
-    default: 0
+    default: 0.0
   idle_settle_s:
     description: How long the listener must stay idle before it counts as drained.
     type: float
@@ -116,7 +116,7 @@ queue_depth:
   returned: always
   type: int
 answer:
-  description: The first line of the probe's answer (e.g. C(Status: 404 Not Found)).
+  description: "The first line of the probe's answer, e.g. C(Status: 404 Not Found)."
   returned: when probe is true
   type: str
 connections:
