@@ -6,7 +6,7 @@ export ANSIBLE_HOME := $(CURDIR)/.ansible
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.ansible/collections
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: audit test bootstrap containers images lint unit build sanity ee molecule bench bench-incident bench-prune bench-nginx clean
+.PHONY: audit test bootstrap containers images lint unit build sanity ee molecule bench bench-fleet bench-incident bench-prune bench-nginx clean
 
 audit: bootstrap  ## audit this machine and print the report
 	$(BIN)/acceptq audit --fail-on none
@@ -60,6 +60,9 @@ molecule: bootstrap images
 
 bench: bootstrap  ## print the gathering benchmark's figures (root: uses a network namespace)
 	$(BIN)/python tools/bench-gather.py
+
+bench-fleet: bootstrap  ## the fleet audit of 200 local host aliases against `ansible all -m ping` (figures)
+	$(BIN)/python tools/bench-fleet.py
 
 bench-incident: bootstrap images  ## the seed incident before and after remediation, as JSON (~4 min, podman)
 	$(BIN)/python tools/bench-incident.py
