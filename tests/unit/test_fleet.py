@@ -146,3 +146,29 @@ def test_a_section_that_could_not_be_gathered_is_an_error_naming_the_rules_it_ke
     document["sockets"] = {"listeners": []}  # read in part: a warning, the rest was judged
     (partial,) = [finding for finding in audit(HostView("app1", document)) if finding.id == "AQ-HOST-003"]
     assert partial.severity == "warning" and "not judged" not in partial.observed
+
+
+def keepalive_web(name, target):
+    document = web_evidence(target)
+    dump = document["nginx"]["dump"]["stdout"]
+    dump = dump.replace("    }\n    server {", "        keepalive 2;\n    }\n    server {", 1)
+    dump = dump.replace("fastcgi_pass backend;", "fastcgi_pass backend;\n            fastcgi_keep_conn on;")
+    document["nginx"]["dump"]["stdout"] = dump
+    document["addresses"]["hostname"] = name
+    document["addresses"]["addresses"] = ["127.0.0.1", "10.121.96.%d" % (200 + len(name))]
+    return document
+
+
+def test_keepalive_is_summed_over_every_nginx_host_passing_to_the_pool():
+    app = app_evidence(backlog=50)
+    app["php_fpm"]["pools"][0]["settings"]["pm.max_children"] = "7"
+    one = audit(HostView("web1", keepalive_web("web1", "10.121.96.206:9000")), HostView("app1", app))
+    assert "AQ-NGINX-007" not in [finding.id for finding in one]  # 2 x 2 workers = 4 < 7
+    two = audit(
+        HostView("web1", keepalive_web("web1", "10.121.96.206:9000")),
+        HostView("web22", keepalive_web("web22", "10.121.96.206:9000")),
+        HostView("app1", app),
+    )
+    (pinned,) = [finding for finding in two if finding.id == "AQ-NGINX-007"]
+    assert "pool www on app1" in pinned.observed and "reached from web1 and web22" in pinned.observed
+    assert pinned.evidence["idle_connections"] == 8 and pinned.evidence["max_children"] == 7

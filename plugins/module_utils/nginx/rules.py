@@ -96,6 +96,9 @@ KEEPALIVE_PINS_WORKERS = Rule(
         "`fastcgi_keep_conn on` with upstream `keepalive N`, and N × worker processes\n"
         "≥ `pm.max_children` of the pool behind it: each idle cached connection holds\n"
         "a php-fpm worker, so the pool can run out of workers while nginx idles.\n"
+        "Judged over the fleet: the idle connections of every nginx host passing to\n"
+        "the pool (wherever the pool runs) are summed; the finding names the pool,\n"
+        "its host and each nginx host's share.\n"
     ),
 )
 LOG_FORMAT_BLIND = Rule(
@@ -639,7 +642,13 @@ def check_next_upstream(out, evidence, policy, model):
         )
 
 
+def _workers(model, section):
+    return (model.get("worker_processes") or {}).get("count") or (section or {}).get("worker_count") or 1
+
+
 def check_keepalive(out, evidence, policy, model):
+    if policy.get("fleet") is not None:
+        return  # judged over the fleet: every nginx host passing to a pool, wherever it runs
     pools = (evidence.get("php_fpm") or {}).get("pools") or []
     section = evidence.get("nginx") or {}
     workers = (model.get("worker_processes") or {}).get("count") or section.get("worker_count") or 1
@@ -688,6 +697,70 @@ def check_keepalive(out, evidence, policy, model):
                 )
             )
     out.extend(findings)
+
+
+def check_keepalive_fleet(fleet, policy):
+    """keepalive x workers summed over every nginx host whose upstream passes to a pool, against its
+    pm.max_children: each idle cached connection holds one of the pool's workers."""
+    pinned = {}  # (backend host, binary, pool) -> {(nginx host, upstream): (keepalive, workers, keep_conn)}
+    pools = {}
+    for link in fleet.links:
+        if link.pool is None or not link.upstream:
+            continue
+        model = fleet.nginx_model(link.nginx_host)
+        keep_conn = (link.location.get("settings") or {}).get("keep_conn") or {}
+        keepalive = (model["upstreams"].get(link.upstream) or {}).get("keepalive")
+        if keep_conn.get("value") != "on" or not keepalive:
+            continue
+        key = (link.backend_host, link.pool.get("binary"), link.pool["name"])
+        pools[key] = link.pool
+        section = (fleet.hosts[link.nginx_host].evidence or {}).get("nginx")
+        pinned.setdefault(key, {})[(link.nginx_host, link.upstream)] = (keepalive, _workers(model, section), keep_conn)
+    findings = []
+    for key, entries in sorted(pinned.items()):
+        backend, _binary, name = key
+        try:
+            max_children = int((pools[key].get("settings") or {}).get("pm.max_children"))
+        except (TypeError, ValueError):
+            continue
+        total = sum(keepalive["value"] * workers for keepalive, workers, _keep in entries.values())
+        if total < max_children:
+            continue
+        parts = [
+            "%s upstream %s: keepalive %d (%s) x %d workers"
+            % (nginx_host, upstream, keepalive["value"], _where(keepalive), workers)
+            for (nginx_host, upstream), (keepalive, workers, _keep) in sorted(entries.items())
+        ]
+        nginx_hosts = sorted(set(nginx_host for nginx_host, _upstream in entries))
+        workers_total = sum(workers for _keepalive, workers, _keep in entries.values())
+        findings.append(
+            KEEPALIVE_PINS_WORKERS.finding(
+                nginx_hosts[0],
+                observed="pool %s on %s (%s), reached from %s with fastcgi_keep_conn on: %s = %d idle "
+                "connections kept, >= pm.max_children %d"
+                % (
+                    name,
+                    backend,
+                    pools[key].get("listen"),
+                    " and ".join(nginx_hosts),
+                    "; ".join(parts),
+                    total,
+                    max_children,
+                ),
+                expected="keepalive x worker_processes, summed over every nginx host passing to the pool, well "
+                "below pm.max_children: each cached idle connection holds a php-fpm worker",
+                fix="Lower keepalive so that the sum stays under pm.max_children (at most %d per nginx worker), or "
+                "turn fastcgi_keep_conn off." % max(1, (max_children - 1) // workers_total // 2),
+                evidence={
+                    "pool": name,
+                    "backend_host": backend,
+                    "nginx_hosts": nginx_hosts,
+                    "idle_connections": total,
+                    "max_children": max_children,
+                },
+            )
+        )
+    return findings
 
 
 def _format_text(model, name):
@@ -826,6 +899,7 @@ def check_nginx(host, evidence, policy):
 
 
 CHECKS = (check_nginx,)
+FLEET_CHECKS = (check_keepalive_fleet,)
 
 
 CONCERN = Concern(
@@ -834,6 +908,7 @@ CONCERN = Concern(
     rules=DEFINITIONS,
     policy=POLICY,
     checks=CHECKS,
+    fleet_checks=FLEET_CHECKS,
     doc=(
         "Judged on the controller from `nginx -T` parsed with ngxparse, for every\n"
         "location that passes upstream (`fastcgi_pass`, `proxy_pass`, `uwsgi_pass`,\n"
