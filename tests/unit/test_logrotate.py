@@ -335,7 +335,12 @@ def test_cron_schedule_and_deletion_in_peak_hours():
     found = _run_all({"logrotate": section})
     jobs = sorted((finding.observed.split(" ")[0], finding.severity) for finding in found if finding.id.endswith("006"))
     assert jobs == [("/etc/cron.d/clean:1", "error"), ("/etc/cron.d/day:1", "error")]
-    assert "cron 15 3 * * * at 03:15" in [finding for finding in found if finding.id.endswith("001")][0].observed
+    # An admin's own cron time is left to the fleet rule; the packaged midnight is not.
+    assert "AQ-LOGROTATE-001" not in _ids(found) and rules.schedule(section)["minute"] == 195
+    section["cron"]["files"]["/etc/cron.d/rot"]["text"] = "0 0 * * * root /usr/sbin/logrotate /etc/logrotate.conf\n"
+    assert (
+        "cron 0 0 * * * at 00:00" in [f for f in _run_all({"logrotate": section}) if f.id.endswith("001")][0].observed
+    )
 
 
 # -- fleet rules
@@ -396,3 +401,36 @@ def test_hosts_behind_one_nginx_upstream_are_a_pool_even_in_different_groups():
     assert [(finding.evidence["pool"], finding.evidence["hosts"]) for finding in found] == [
         ("upstream php_backend on lb", ["a", "b"])
     ]
+
+
+def test_after_the_role_the_host_rules_are_quiet():
+    """The lab host as the role leaves it: a slot drop-in, the managed stanza, the cron line disabled."""
+    from ansible_collections.acceptq.remediation.plugins.module_utils.logrotate import plan
+
+    evidence = _evidence()
+    section = evidence["logrotate"]
+    options = {
+        "pool": "web",
+        "members": ["web1", "web2"],
+        "window_start": "01:00",
+        "window_end": "05:00",
+        "prune": [{"path": "/var/log/app", "pattern": "app.log.*", "age_days": 7}],
+        "prune_delay_minutes": 30,
+        "prune_batch": 200,
+        "prune_pause_ms": 200,
+        "prune_replaces": ["/etc/cron.d/app-cleanup"],
+    }
+    disk = {"/etc/cron.d/app-cleanup": section["cron"]["files"]["/etc/cron.d/app-cleanup"]["text"]}
+    planned = plan.plan("web1", section, model.parse(section), options, disk)
+    files = dict((item["path"], item["content"]) for item in planned["files"])
+    section["files"][plan.STANZA] = {"text": files[plan.STANZA], "error": None, "truncated": False}
+    section["config"]["includes"][0]["files"].insert(0, plan.STANZA)
+    section["cron"]["files"]["/etc/cron.d/app-cleanup"] = {"text": files["/etc/cron.d/app-cleanup"]}
+    timer = rules._timer(section)
+    timer.update(DropInPaths=plan.DROPIN, NextElapseUSecRealtime="Thu 2026-12-03 %s:00 UTC" % planned["slot"])
+    section["systemd"]["unit_files"][plan.DROPIN] = {"text": files[plan.DROPIN]}
+    evidence["php_fpm"] = {"binaries": [{"global": {"process_control_timeout": "0"}}], "pools": []}
+    app = [block for block in model.parse(section)["blocks"] if block["file"] == "/etc/logrotate.d/app"][0]
+    assert app["superseded_by"] == plan.STANZA + ":3"
+    # Left: the deletion inside the run (the app keeps 7 copies of 3000 until the prune job runs).
+    assert _ids(_run_all(evidence, dict(POLICY, logrotate_delete_files_max=10))) == ["AQ-LOGROTATE-005"]

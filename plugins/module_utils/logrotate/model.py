@@ -332,16 +332,25 @@ def parse(section):
 
 
 def _duplicates(parser, live):
-    """logrotate refuses a second block for the same log: an error and exit 1, every night."""
+    """logrotate refuses a second block for the same log: an error and exit 1, every night.
+
+    Where the first block says ignoreduplicates, logrotate skips the later
+    entries instead; a block left with nothing of its own is marked
+    ``superseded_by`` that block (its scripts never run), which is how a
+    managed stanza that sorts first takes a package's stanza over.
+    """
     owner = {}
     for block in parser.blocks:
         names = set(pattern for pattern in block["patterns"] if not any(c in pattern for c in "*?["))
         names |= set(path for path in live if any(glob_match(pattern, path) for pattern in block["patterns"]))
+        ignored_by = set()
         for name in sorted(names):
             first = owner.get(name)
             if first is None:
                 owner[name] = block
-            elif not first["settings"].get("ignoreduplicates"):
+            elif first["settings"].get("ignoreduplicates"):
+                ignored_by.add((first["file"], first["line"]))
+            else:
                 parser.error(
                     block["file"],
                     block["line"],
@@ -350,6 +359,15 @@ def _duplicates(parser, live):
                     False,
                 )
                 block.setdefault("duplicates", []).append(name)
+        # With no log on disk yet, the same patterns under an earlier ignoreduplicates block tell.
+        if not names:
+            earlier = [owner.get(("pattern", pattern)) for pattern in block["patterns"]]
+            if earlier and all(first is not None and first["settings"].get("ignoreduplicates") for first in earlier):
+                ignored_by.update((first["file"], first["line"]) for first in earlier)
+        for pattern in block["patterns"]:
+            owner.setdefault(("pattern", pattern), block)
+        if ignored_by and all(owner.get(name) is not block for name in names):
+            block["superseded_by"] = "%s:%d" % sorted(ignored_by)[0]
 
 
 # What a script does to a daemon. A reload or restart of php-fpm kills requests in flight

@@ -37,8 +37,11 @@ FIXED_TIME = _rule(
     "Debian 12's `logrotate.timer` is `OnCalendar=daily` with `AccuracySec=1h`, and\n"
     "AccuracySec lets systemd coalesce wake-ups with the other 00:00 timers rather\n"
     "than spread them, so every host rotates in the first minute after midnight. A\n"
-    "cron line at a fixed minute does the same. The `logrotate_schedule` role gives\n"
-    "each host its own slot (a timer drop-in with `AccuracySec=1s`).\n",
+    "cron line at 00:00 or the packaged cron.daily does the same. Reported for the\n"
+    "packaged schedule (no drop-in sets `OnCalendar=`) and for midnight; a time\n"
+    "someone chose is judged by the fleet rule AQ-LOGROTATE-015 against the other\n"
+    "hosts of its pool. The `logrotate_schedule` role gives each host its own slot\n"
+    "(a timer drop-in with `AccuracySec=1s`).\n",
 )
 DAILY_RANDOM = _rule(
     2,
@@ -258,8 +261,12 @@ def schedule(section):
         delay = _model.parse_timespan(timer.get("RandomizedDelayUSec")) or 0
         fixed = timer.get("FixedRandomDelay") == "yes"
         minute = _model.elapse_minute(timer.get("NextElapseUSecRealtime"))
+        units = ((section.get("systemd") or {}).get("unit_files")) or {}
+        dropins = (timer.get("DropInPaths") or "").split()
         return {
             "kind": "timer",
+            # A drop-in that sets OnCalendar= is someone's choice of time; the fleet rule judges collisions.
+            "chosen": any("OnCalendar=" in ((units.get(path) or {}).get("text") or "") for path in dropins),
             "minute": None if delay and not fixed else minute,
             "random": bool(delay),
             "fixed_random": fixed,
@@ -284,6 +291,7 @@ def schedule(section):
                 minutes = _model.fixed_minutes(job["minute"], job["hour"])
                 return {
                     "kind": kind,
+                    "chosen": kind == "cron",
                     "minute": minutes[0] if minutes else None,
                     "random": False,
                     "where": "%s:%d" % (job["file"], job["line"]),
@@ -389,6 +397,11 @@ def load_model(section):
     return cached[1]
 
 
+def live_blocks(model):
+    """The blocks logrotate acts on: not those an earlier ignoreduplicates block took over."""
+    return [block for block in model["blocks"] if not block.get("superseded_by")]
+
+
 # -- host checks
 
 
@@ -437,7 +450,7 @@ def check_schedule(host, evidence, policy):
                 evidence=found,
             )
         )
-    elif not found.get("random") and found.get("minute") is not None:
+    elif not found.get("random") and found.get("minute") is not None and (not found["chosen"] or found["minute"] == 0):
         findings.append(
             FIXED_TIME.finding(
                 host,
@@ -490,7 +503,7 @@ def check_scripts(host, evidence, policy):
         return []
     model = load_model(section)
     findings = []
-    for block in model["blocks"]:
+    for block in live_blocks(model):
         disruptive = [signal for signal in block["signals"] if signal["action"] in ("reload", "restart")]
         for signal in disruptive:
             findings.append(
@@ -577,7 +590,7 @@ def check_deletion(host, evidence, policy):
     if section.get("config"):
         model = load_model(section)
         total_files, total_bytes, worst = 0, 0, []
-        for block in model["blocks"]:
+        for block in live_blocks(model):
             files, size = deletion_preview(section, block, section.get("now") or 0)
             if files:
                 total_files += files
@@ -680,7 +693,7 @@ def check_copytruncate(host, evidence, policy):
         return []
     sizes = dict((record["path"], record["size"]) for record in (section.get("logs") or {}).get("live") or [])
     findings = []
-    for block in load_model(section)["blocks"]:
+    for block in live_blocks(load_model(section)):
         if not block["settings"].get("copytruncate"):
             continue
         large = [
@@ -705,7 +718,7 @@ def check_copytruncate(host, evidence, policy):
 def _signals(section):
     if not section or not section.get("config"):
         return []
-    return [dict(signal, block=block) for block in load_model(section)["blocks"] for signal in block["signals"]]
+    return [dict(signal, block=block) for block in live_blocks(load_model(section)) for signal in block["signals"]]
 
 
 def control_timeout_seconds(value):
@@ -764,7 +777,7 @@ def check_stale(host, evidence, policy):
     now = section.get("now") or 0
     sizes = dict((record["path"], record["size"]) for record in (section.get("logs") or {}).get("live") or [])
     findings = []
-    for block in load_model(section)["blocks"]:
+    for block in live_blocks(load_model(section)):
         period = _model.PERIOD_DAYS.get(block["settings"].get("frequency") or "daily")
         limit = (period + policy["logrotate_stale_grace_days"]) * 86400
         stale = [
