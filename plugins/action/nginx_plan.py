@@ -16,7 +16,7 @@ from ansible_collections.acceptq.remediation.plugins.module_utils.registry impor
 from ansible_collections.acceptq.remediation.plugins.plugin_utils._planning import (
     gather_evidence,
     located,
-    read_back,
+    read_back_bytes,
     writes,
 )
 
@@ -103,13 +103,17 @@ class ActionModule(ActionBase):
             listen_backlog=listen_backlog,
             listeners=listeners,
         )
-        raw = {}
-        disk = read_back(self, sorted(planned["edits"]), task_vars, raw=raw)
+        raw = read_back_bytes(self, sorted(planned["edits"]), task_vars)
+        # as nginx reads them: a Latin-1 byte in a comment is kept, not a reason to refuse the file
+        disk = dict((path, data.decode("utf-8", "surrogateescape")) for path, data in raw.items())
         files, unreadable = _nginx_plan.render_files(planned["edits"], model["files"], disk)
         refused = planned["refused"] + unreadable
+        planned_writes = writes(files, raw)
+        for item in files:
+            item["content"] = _nginx_plan.lossy(item["content"])  # shown only; the writes carry the bytes
         result.update(
             files=files,
-            writes=writes(files, raw),
+            writes=planned_writes,
             edits=[
                 "%s:%s %s -> %s (%s)" % (item["path"], edit["line"], edit["old"], edit["new"], edit["reason"])
                 for item in files

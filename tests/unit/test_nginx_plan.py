@@ -398,3 +398,14 @@ def test_map_if_and_lua_blocks_are_edited_around_not_into():
     assert texts["/etc/nginx/nginx.conf"].splitlines()[2] == (
         "    upstream app { server 10.0.0.1:8080 max_fails=1 fail_timeout=10s; server 10.0.0.2:8080 backup; }"
     )
+
+
+def test_a_latin1_byte_in_a_comment_is_kept_through_the_edit():
+    """nginx reads bytes; a Latin-1 comment is no reason to refuse the file, and its byte stays."""
+    data = b"# caf\xe9 menu\nlocation / {\n    fastcgi_read_timeout 60s;\n}\n"
+    disk = data.decode("utf-8", "surrogateescape")
+    dumped = data.decode("utf-8", "replace") + "\n"  # what the host's nginx -T shows
+    edits = {"/etc/nginx/x": [{"action": "replace", "line": 3, "name": "fastcgi_read_timeout", "args": ["2s"]}]}
+    files, refused = _nginx_plan.render_files(edits, {"/etc/nginx/x": dumped}, {"/etc/nginx/x": disk})
+    assert refused == []
+    assert files[0]["content"].encode("utf-8", "surrogateescape") == data.replace(b"60s", b"2s")

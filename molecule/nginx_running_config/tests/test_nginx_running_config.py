@@ -12,9 +12,10 @@ def test_the_master_still_runs_the_alternative_configuration(host):
 
 
 def test_the_alternative_site_was_edited(host):
-    text = host.file(ALT_SITE).content_string
-    assert "fastcgi_read_timeout 1500ms;" in text and "300s" not in text
-    assert "fastcgi_connect_timeout 500ms;" in text
+    data = host.file(ALT_SITE).content
+    assert b"fastcgi_read_timeout 1500ms;" in data and b"300s" not in data
+    assert b"fastcgi_connect_timeout 500ms;" in data
+    assert data.startswith(b"# men\xe9 caf\xe9\n")  # the Latin-1 comment kept byte for byte
 
 
 def test_the_packaged_configuration_was_not_touched(host):
@@ -25,8 +26,8 @@ def test_nginx_reloaded_the_validated_edit(host):
     before = host.file("/var/lib/acceptq-test/workers").content_string.strip()
     after = host.run("pgrep -d , -f '^nginx: worker'").stdout.strip()
     assert after and after != before
-    dumped = host.run("nginx -T -c /etc/nginx/alt/nginx.conf").stdout
-    assert "fastcgi_read_timeout 1500ms;" in dumped
+    dumped = host.run("nginx -T -c /etc/nginx/alt/nginx.conf").stdout_bytes  # bytes: the Latin-1 comment
+    assert b"fastcgi_read_timeout 1500ms;" in dumped
 
 
 def test_the_audit_reads_the_running_configuration(acceptq_audit):

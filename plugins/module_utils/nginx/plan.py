@@ -629,8 +629,18 @@ def plan(model, workload, manage=CONCERNS, somaxconn=None, listen_backlog=None, 
     return {"edits": wanted.by_file(), "refused": wanted.refused, "restart_reasons": restart}
 
 
+def lossy(text):
+    """Text as the host's dump shows it: bytes that are not UTF-8 (kept as surrogates) read as U+FFFD."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def same_lines(disk, dumped):
-    """Whether a file on disk is the text nginx -T dumped (which ends every file with one more newline)."""
+    """Whether a file on disk is the text nginx -T dumped (which ends every file with one more newline).
+
+    disk may hold bytes that are not UTF-8 (a Latin-1 comment) decoded with
+    surrogateescape, so that editing it keeps them; the dump shows them as U+FFFD.
+    """
+    disk = lossy(disk)
     return dumped in (disk, disk + "\n")
 
 
@@ -638,16 +648,15 @@ def render_files(edits_by_file, model_files, disk_files):
     """Apply each file's edits to its text as read from disk: [{path, content, edits}], refused.
 
     The disk text must be the text nginx -T dumped (line by line), or the
-    line numbers mean nothing: such a file is refused.
+    line numbers mean nothing: such a file is refused. Disk texts decoded with
+    surrogateescape keep their non-UTF-8 bytes through the edit.
     """
     files, refused = [], []
     for path in sorted(edits_by_file):
         edits = edits_by_file[path]
         disk = disk_files.get(path)
         if disk is None:
-            refused.append(
-                {"file": path, "line": None, "message": "could not be read back from the host as UTF-8 text"}
-            )
+            refused.append({"file": path, "line": None, "message": "could not be read back from the host"})
             continue
         if not same_lines(disk, model_files.get(path) or ""):
             refused.append({"file": path, "line": None, "message": "changed on disk since nginx -T read it"})
