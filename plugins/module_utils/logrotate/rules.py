@@ -120,7 +120,9 @@ NO_CONTROL_TIMEOUT = _rule(
     "process_control_timeout = 0 where something reloads php-fpm",
     "With Debian's default `process_control_timeout = 0`, a reload (USR2) kills\n"
     "the requests in flight instead of letting them finish. Set it to the longest\n"
-    "request you serve (e.g. 30s), and stop reloading on rotation.\n",
+    "request you serve (e.g. 30s), and stop reloading on rotation. AQ-BACKLOG-006\n"
+    "reports the setting itself; this finding names the rotation script that turns\n"
+    "it into failed requests every night.\n",
     needs=("logrotate", "php_fpm"),
 )
 CONFIG_ERROR = _rule(
