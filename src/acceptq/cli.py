@@ -70,10 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     scan = commands.add_parser(
         "scan",
-        help="judge local nginx configurations and PHP source with the audit's rules, without Ansible",
+        help="judge local nginx and logrotate configurations and PHP source with the audit's rules, without Ansible",
         **subcommand,
     )
-    scan.add_argument("paths", nargs="+", metavar="PATH", help="an nginx.conf, an `nginx -T` dump, or a PHP tree")
+    scan.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="an nginx.conf, an `nginx -T` dump, a logrotate.conf or logrotate.d, or a PHP tree",
+    )
     scan.add_argument("--workload", help="a YAML file holding acceptq_workload (or the mapping itself)")
     scan.add_argument("--format", choices=REPORT_FORMATS, default="table")
     scan.add_argument("-o", "--output", help="write the report to this file instead of standard output")

@@ -57,7 +57,7 @@ def run_scan(paths: list[str], workload: dict | None = None):
                     "path": path,
                     "line": None,
                     "message": "not a kind of input acceptq scans (an nginx configuration or `nginx -T` dump, "
-                    "or PHP source)",
+                    "a logrotate configuration, or PHP source)",
                 }
             )
     findings.sort(key=lambda finding: finding.sort_key())

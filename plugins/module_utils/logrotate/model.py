@@ -253,7 +253,7 @@ class _Parser(object):
                 continue
             if name not in KNOWN:
                 # logrotate prints "error: FILE:LINE unknown option" yet exits 0.
-                self.error(path, number, "unknown option %r -- logrotate ignores the line and exits 0" % name, True)
+                self.error(path, number, "unknown option %r -- logrotate ignores the line" % name, True)
                 continue
             if name == "include":
                 if block is not None:
@@ -274,8 +274,7 @@ class _Parser(object):
             self.error(
                 path,
                 block["line"],
-                "block for %s never closed: '}' missing (logrotate -d says nothing and exits 0)"
-                % " ".join(block["patterns"]),
+                "block for %s never closed: '}' missing (logrotate -d prints nothing)" % " ".join(block["patterns"]),
                 True,
             )
             block["end_line"] = len(lines)
