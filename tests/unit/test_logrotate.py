@@ -434,3 +434,12 @@ def test_after_the_role_the_host_rules_are_quiet():
     assert app["superseded_by"] == plan.STANZA + ":3"
     # Left: the deletion inside the run (the app keeps 7 copies of 3000 until the prune job runs).
     assert _ids(_run_all(evidence, dict(POLICY, logrotate_delete_files_max=10))) == ["AQ-LOGROTATE-005"]
+
+
+def test_deletion_inside_a_run_in_peak_hours_is_an_error():
+    evidence = _evidence()
+    policy = dict(POLICY, logrotate_delete_files_max=10)
+    found = [f for f in _run_all(evidence, policy) if f.id == "AQ-LOGROTATE-005"]
+    assert found[0].severity == "warning"  # 00:00 is outside 07:00-23:00
+    found = [f for f in _run_all(evidence, dict(policy, logrotate_peak_hours=["23:30-00:30"])) if f.id.endswith("005")]
+    assert found[0].severity == "error" and "in peak hours 23:30-00:30" in found[0].observed

@@ -76,8 +76,9 @@ DELETION_IN_RUN = _rule(
     "the rotation run, right after it signalled the daemons. The evidence counts\n"
     "the rotated copies on disk the next run will delete. Deleting many files is\n"
     "metadata I/O that stalls the disk (the seed incident: hundreds of GB at 00:00);\n"
-    "move it to a throttled prune job in its own slot.\n",
-    policy=("logrotate_delete_files_max", "logrotate_delete_bytes_max"),
+    "move it to a throttled prune job in its own slot. Error when the run falls in\n"
+    "the declared peak hours.\n",
+    policy=("logrotate_delete_files_max", "logrotate_delete_bytes_max", "logrotate_peak_hours"),
 )
 DELETION_JOB = _rule(
     6,
@@ -598,14 +599,18 @@ def check_deletion(host, evidence, policy):
                 total_files += files
                 total_bytes += size
                 worst.append((size, files, block))
+        rotation_peak = (
+            _peak(when["minute"], policy["logrotate_peak_hours"]) if when.get("minute") is not None else None
+        )
         if total_files > policy["logrotate_delete_files_max"] or total_bytes > policy["logrotate_delete_bytes_max"]:
             worst.sort(key=lambda item: (-item[0], -item[1]))
             findings.append(
                 DELETION_IN_RUN.finding(
                     host,
-                    observed="the next run (%s) deletes %d rotated file(s), %s: %s"
+                    observed="the next run (%s%s) deletes %d rotated file(s), %s: %s"
                     % (
                         when.get("label") or "unscheduled",
+                        ", in peak hours %s" % rotation_peak if rotation_peak else "",
                         total_files,
                         _human(total_bytes),
                         "; ".join(
@@ -627,7 +632,8 @@ def check_deletion(host, evidence, policy):
                     % (policy["logrotate_delete_files_max"], _human(policy["logrotate_delete_bytes_max"])),
                     fix="Keep fewer copies per run or move the deletion to the logrotate_schedule role's throttled "
                     "prune job, in its own slot after rotation.",
-                    evidence={"files": total_files, "bytes": total_bytes},
+                    evidence={"files": total_files, "bytes": total_bytes, "peak_hours": rotation_peak},
+                    severity="error" if rotation_peak else None,
                 )
             )
     rotation_minute = when.get("minute")
