@@ -453,3 +453,31 @@ def test_server_sent_events_in_a_file_read_during_a_scan(tmp_path):
     )
     model = _nginx.load_tree(str(tmp_path / "nginx.conf"))
     assert [item["kind"] for item in locations(model)["/feed"]["streaming"]] == ["server-sent events"]
+
+
+def test_a_dump_too_large_to_ship_is_a_bounds_finding():
+    evidence = {
+        "nginx": {
+            "binary": "/usr/sbin/nginx",
+            "conf_path": "/etc/nginx/nginx.conf",
+            "dump": {"returncode": 0, "stdout": "", "stderr": "", "truncated_bytes": 50 * 1024 * 1024},
+        }
+    }
+    findings = run_checks("web1", evidence)
+    assert ids(findings) == ["AQ-NGINX-015"]
+    assert "nginx -T printed 52428800 bytes, more than acceptq's limit" in findings[0].observed
+
+
+def test_a_main_file_over_the_byte_bound_is_not_parsed():
+    text = "http {\n%s}\n" % ("    map $a $b { default 1; }\n" * 200)
+    started = time.perf_counter()
+    model = _nginx.build(
+        _nginx._empty_model(),
+        _nginx.DumpSource({"/n.conf": text}),
+        "/n.conf",
+        {"binary": "nginx"},
+        limits={"bytes": 1000},
+    )
+    assert time.perf_counter() - started < 5
+    assert model["truncated"] and model["limits"][0]["file"] == "/n.conf"
+    assert model["limits"][0]["limit"] == "bytes" and model["servers"] == []

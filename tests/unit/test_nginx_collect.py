@@ -85,3 +85,14 @@ def test_files_changed_after_the_last_reload_are_not_live(tmp_path):
 def test_dumped_paths_split_on_newlines_only():
     dump = "# configuration file /etc/nginx/nginx.conf:\n# a\u2028b\x0c\nhttp {}\n# configuration file /etc/x:\n"
     assert _collect.dumped_paths(dump) == ["/etc/nginx/nginx.conf", "/etc/x"]
+
+
+def test_a_dump_over_the_limit_is_not_shipped(monkeypatch, tmp_path):
+    big = "# configuration file /etc/nginx/nginx.conf:\n" + "# x\n" * (_collect.MAX_CONFIG_BYTES // 4 + 10)
+
+    def fake_run(argv, timeout):
+        return (0, big, "") if "-T" in argv else (0, "", DEBIAN_V)
+
+    monkeypatch.setattr(_collect, "_run", fake_run)
+    section = _collect.collect_nginx({"errors": [], "proc_root": str(tmp_path)}, binary="/usr/sbin/nginx")
+    assert section["dump"]["stdout"] == "" and section["dump"]["truncated_bytes"] == len(big)

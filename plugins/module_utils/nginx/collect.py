@@ -22,7 +22,7 @@ from ansible_collections.acceptq.remediation.plugins.module_utils.core.evidence 
 
 BINARY_CANDIDATES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx")
 # Caps that keep one host's evidence small whatever the configuration or logs hold.
-MAX_CONFIG_BYTES = 8 * 1024 * 1024
+MAX_CONFIG_BYTES = 4 * 1024 * 1024  # the controller's model refuses more (nginx/model.py LIMITS)
 MAX_CONFIG_FILES = 2000
 LOG_TAIL_BYTES = 256 * 1024
 LOG_TAIL_LINES = 2000
@@ -284,10 +284,13 @@ def collect_nginx(context, binary=None, timeout=20):
         errors.append({"section": "nginx", "source": "%s -T" % binary, "message": str(exc)})
         return section
     section["dump"] = {"returncode": returncode, "stdout": stdout, "stderr": stderr}
+    if len(stdout) > MAX_CONFIG_BYTES:
+        # more than the controller audits: say how much, ship none of it (bounded evidence)
+        section["dump"].update(stdout="", truncated_bytes=len(stdout))
     if returncode != 0:
         # nginx -T dumps nothing when the test fails: read the files to locate the errors.
         section["files"] = read_config_tree(section["conf_path"], errors)
-    paths = dumped_paths(stdout) if returncode == 0 else sorted(section["files"])
+    paths = dumped_paths(stdout)[:MAX_CONFIG_FILES] if returncode == 0 else sorted(section["files"])
     section["live"] = liveness(proc_root, masters, workers, paths, section["conf_source"])
     section["running"] = bool(masters)
     section["worker_count"] = len(workers)

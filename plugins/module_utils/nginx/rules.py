@@ -207,10 +207,12 @@ CONFIG_BOUNDS = Rule(
     needs=("nginx",),
     explanation=(
         "An include cycle, includes nested deeper than 32, more than 10,000 file\n"
-        "inclusions, 400,000 statements or 16 MiB of configuration once includes are\n"
-        "expanded. The audit stops there so that one hostile configuration cannot hold\n"
-        "the controller; the finding names the limit and the file. No other nginx\n"
-        "finding is reported for the host, and nothing is edited.\n"
+        "inclusions, 200,000 statements or 4 MiB of configuration once includes are\n"
+        "expanded (a `nginx -T` dump over 4 MiB is not shipped from the host at all).\n"
+        "The audit stops there so that one hostile configuration cannot hold the\n"
+        "controller (a valid 3.6 MB configuration takes about 250 MB and a few seconds);\n"
+        "the finding names the limit and the file. No other nginx finding is reported\n"
+        "for the host, and nothing is edited.\n"
     ),
 )
 NOT_LIVE = Rule(
