@@ -279,13 +279,15 @@ class Walk:
             if size > limits["max_file_bytes"]:
                 self._skip(path, "%d bytes, over the %d-byte limit" % (size, limits["max_file_bytes"]))
                 return
-            chunks, tail, hit, first = [], b"", False, True
+            chunks, tail, hit, first, done_bytes = [], b"", False, True, 0
             while True:
-                chunk = os.read(fd, READ_CHUNK)
+                # Sized to the file: a 1 MiB buffer per small file costs more than the read.
+                chunk = os.read(fd, min(READ_CHUNK, max(size - done_bytes, 0) + 1))
+                done_bytes += len(chunk)
                 if not chunk:
                     break
                 self.bytes += len(chunk)
-                window = tail + chunk
+                window = tail + chunk if tail else chunk
                 if first and b"\0" in chunk[:8192]:
                     self._skip(path, "binary content")
                     return
