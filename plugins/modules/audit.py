@@ -26,6 +26,9 @@ description:
   - The finding ids are listed in the collection's C(docs/findings.md).
 author:
   - acceptq contributors (@acceptq)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 options:
   hosts:
     description:
@@ -70,6 +73,10 @@ attributes:
     support: full
     platforms: posix
     details: The controller.
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
 seealso:
   - module: acceptq.remediation.gather
 """
