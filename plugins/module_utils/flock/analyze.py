@@ -37,7 +37,9 @@ _GUARDED = {
     "copy": "a rotation (copy)",
     "unlink": "a rotation (unlink)",
 }
-_ROTATE_NAME = re.compile(r"rotat", re.I)
+_ROTATE_NAME = re.compile(r"rotat|roll", re.I)
+# Reads or repositioning of the locked handle itself: a read-modify-write of a state file, not a log.
+_REWRITES = frozenset(("fgets", "fgetc", "fread", "fgetcsv", "stream_get_contents", "ftruncate", "fseek", "rewind"))
 _LOCKING_KEYS = ("locking", "useLocking", "use_locking")
 # Monolog handlers taking useLocking, and its 0-based position among the constructor's arguments.
 MONOLOG_HANDLERS = {"StreamHandler": 4, "RotatingFileHandler": 5}
@@ -74,7 +76,8 @@ _QUERY_TEXT = {
     # (A superset: _function_name still compares the exact, case-folded name.)
     "calls": "(function_call_expression function: [(name) (qualified_name)] @fn"
     ' (#match? @fn "(?i)(flock|file_put_contents|define|fopen|gzopen|fclose|env|fwrite|fputs|fputcsv|fprintf|'
-    'vfprintf|stream_copy_to_stream|ftruncate|rewind|fseek|rename|copy|unlink)$")) @call',
+    "vfprintf|stream_copy_to_stream|ftruncate|rewind|fseek|rename|copy|unlink|fgets|fgetc|fread|"
+    'stream_get_contents|fgetcsv)$")) @call',
     "new": "(object_creation_expression) @new",
     "method": "(member_call_expression name: (name)) @method",
     "element": "(array_element_initializer) @element",
@@ -625,6 +628,8 @@ def _flock_hit(call, scope, src):
         return None
     handle_key = _key(args[0][1], src)
     modes, path_node = _handle_modes(handle_key, scope)
+    if not modes and handle_key.startswith("$this->") and _known_logger(scope.klass, src) is not None:
+        modes = {"a (opened by the parent class)"}  # a known logger's inherited log handle
     if not modes or not any(_is_append_mode(mode) for mode in modes):
         return None  # a lock file, a cache rewrite, or a handle we cannot see opened
     switch = _optional_lock(call, scope)
@@ -653,6 +658,9 @@ def _flock_hit(call, scope, src):
         if not (call.end_byte < other.start_byte < guarded_end):
             continue
         other_name = _function_name(other, src)
+        other_args = _args(other)
+        if other_name in _REWRITES and other_args and _key(other_args[0][1], src) == handle_key:
+            return None  # reads or rewinds the locked file: a state file rewritten, not a log
         if other_name in _GUARDED:
             guards.append("%s at line %d" % (_GUARDED[other_name], other.start_point[0] + 1))
     for other in _captures("method", body):
@@ -912,6 +920,14 @@ def _namespace_of(node, src, root):
             name = child.child_by_field_name("name")
             namespace = src.text(name) if name is not None else ""
     return namespace
+
+
+def _known_logger(klass, src):
+    """KNOWN_LOGGERS' entry for a class node, or None."""
+    if klass is None or _INDEX is None:
+        return None
+    name = klass.child_by_field_name("name")
+    return KNOWN_LOGGERS.get((_namespace_of(klass, src, _INDEX.root), src.text(name) if name is not None else ""))
 
 
 def _known_loggers(root, src, hits):
