@@ -24,7 +24,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PRUNE = os.path.join(ROOT, "roles", "logrotate_schedule", "files", "acceptq-prune")
+PRUNE = os.path.join(ROOT, "roles", "logrotate_schedule", "files", "acceptq_prune.py")
 
 
 def probe(path, stop, results, interval=0.01):

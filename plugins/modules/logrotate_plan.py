@@ -94,7 +94,11 @@ attributes:
     support: none
     details: The role's writes show the diff.
   platform:
-    platforms: posix
+    support: full
+    platforms: linux
+seealso:
+  - module: acceptq.remediation.gather
+  - module: acceptq.remediation.safe_edit
 """
 
 EXAMPLES = r"""

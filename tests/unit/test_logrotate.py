@@ -443,3 +443,26 @@ def test_deletion_inside_a_run_in_peak_hours_is_an_error():
     assert found[0].severity == "warning"  # 00:00 is outside 07:00-23:00
     found = [f for f in _run_all(evidence, dict(policy, logrotate_peak_hours=["23:30-00:30"])) if f.id.endswith("005")]
     assert found[0].severity == "error" and "in peak hours 23:30-00:30" in found[0].observed
+
+
+def test_the_prune_timer_counts_as_a_throttled_deletion_of_its_own_minute():
+    section = _evidence()["logrotate"]
+    section["systemd"]["timers"].append(
+        {
+            "Id": "acceptq-prune.timer",
+            "Unit": "acceptq-prune.service",
+            "LoadState": "loaded",
+            "TimersCalendar": "{ OnCalendar=*-*-* 02:47:00 ; next_elapse=Thu 2026-12-03 02:47:00 UTC }",
+            "NextElapseUSecRealtime": "Thu 2026-12-03 02:47:00 UTC",
+        }
+    )
+    section["systemd"]["services"].append(
+        {
+            "Id": "acceptq-prune.service",
+            "ExecStart": "{ path=/usr/bin/python3 ; argv[]=/usr/bin/python3 /usr/local/lib/acceptq/acceptq_prune.py "
+            "/etc/acceptq/prune.json ; ignore_errors=no }",
+        }
+    )
+    jobs = [job for job in rules.deletion_jobs(section) if job["acceptq"]]
+    assert [(job["minutes"], job["throttled"]) for job in jobs] == [([167], True)]
+    assert not [f for f in _run_all({"logrotate": section}) if f.id.endswith("006") and "prune" in f.observed]

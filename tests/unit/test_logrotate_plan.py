@@ -160,7 +160,7 @@ def test_prune_job_units_config_and_replaced_cron_line():
 
 
 def _prune_module():
-    path = str(ROOT / "roles" / "logrotate_schedule" / "files" / "acceptq-prune")
+    path = str(ROOT / "roles" / "logrotate_schedule" / "files" / "acceptq_prune.py")
     loader = importlib.machinery.SourceFileLoader("acceptq_prune", path)
     spec = importlib.util.spec_from_loader("acceptq_prune", loader)
     module = importlib.util.module_from_spec(spec)

@@ -450,9 +450,9 @@ def script_actions(lines):
 # rm counts when recursive or globbing: a script removing its own lock file is no mass deletion.
 _DELETION = re.compile(
     r"(\bfind\b[^|;&]*?(?:-delete\b|-exec\s+rm\b)|\brm\s+(?:-\w*[rR]\w*\s+)[^|;&]*|\brm\s[^|;&]*\*[^|;&]*"
-    r"|\btmpwatch\b|\btmpreaper\b)"
+    r"|\btmpwatch\b|\btmpreaper\b|\bacceptq[-_]prune\b)"
 )
-_THROTTLE = re.compile(r"\bionice\b|\bsleep\b|\bacceptq-prune\b|\bnice\b")
+_THROTTLE = re.compile(r"\bionice\b|\bsleep\b|\bacceptq[-_]prune\b|\bnice\b")
 
 
 def deletion_command(text):

@@ -319,7 +319,7 @@ def deletion_jobs(section):
                     "command": job["command"],
                     "deletes": command,
                     "throttled": _model.is_throttled(job["command"]),
-                    "acceptq": "acceptq-prune" in job["command"],
+                    "acceptq": bool(re.search(r"acceptq[-_]prune", job["command"])),
                 }
             )
     for path, record in sorted(((section or {}).get("cron") or {}).get("files", {}).items()):
@@ -355,7 +355,7 @@ def deletion_jobs(section):
                     "command": argv,
                     "deletes": command,
                     "throttled": _model.is_throttled(argv) or service.get("IOSchedulingClass") == "3",
-                    "acceptq": "acceptq-prune" in argv,
+                    "acceptq": bool(re.search(r"acceptq[-_]prune", argv)),
                 }
             )
     return found

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # Copyright: (c) 2026, acceptq contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Delete old rotated logs in batches with pauses, so the disk keeps serving requests.
@@ -7,7 +6,7 @@ Installed by the logrotate_schedule role and run by acceptq-prune.timer. Reads a
 JSON file {targets: [{path, pattern, age_days}], batch, pause_ms}; deletes only
 regular files directly in each path whose name matches pattern and whose mtime
 is older than age_days. Symlinks and directories are never touched.
-Usage: acceptq-prune CONFIG [--dry-run]
+Usage: python3 acceptq_prune.py CONFIG [--dry-run]
 """
 
 import fnmatch
