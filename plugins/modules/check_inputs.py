@@ -21,7 +21,10 @@ description:
     naming the variable and the path inside it, e.g. C(acceptq_workload.pools.www.peak_qps).
   - Fails listing every problem at once; changes nothing.
 author:
-  - acceptq contributors
+  - acceptq contributors (@acceptq)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 options:
   roles:
     description: Roles of this collection whose variables to check.
@@ -42,7 +45,12 @@ attributes:
   diff_mode:
     support: none
   platform:
+    support: full
     platforms: all
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
 """
 
 EXAMPLES = r"""

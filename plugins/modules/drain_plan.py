@@ -27,7 +27,10 @@ description:
     statement. The role drains only when nothing is refused.
   - Writes nothing.
 author:
-  - acceptq contributors
+  - acceptq contributors (@acceptq)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 options:
   backend:
     description: The inventory name of the php-fpm host whose pools are drained.
@@ -59,7 +62,12 @@ attributes:
   diff_mode:
     support: none
   platform:
+    support: full
     platforms: linux
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
 seealso:
   - module: acceptq.remediation.listen_backlog
   - module: acceptq.remediation.safe_edit

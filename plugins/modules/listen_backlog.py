@@ -28,7 +28,9 @@ description:
   - Does not edit the pool file; the M(acceptq.remediation.php_fpm_backlog) role does, so that the next
     restart keeps the value.
 author:
-  - acceptq contributors
+  - acceptq contributors (@acceptq)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 options:
   listen:
     description: The pool's C(listen) value (a unix socket path, C(address:port) or a port).
@@ -65,6 +67,7 @@ attributes:
   diff_mode:
     support: none
   platform:
+    support: full
     platforms: linux
 notes:
   - Host side, Python standard library only.
