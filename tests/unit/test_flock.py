@@ -175,6 +175,16 @@ def test_walk_stops_at_its_file_limit(tmp_path):
     assert section["truncated"] == "more than 5 files" and len(section["candidates"]) == 5
 
 
+def test_bad_walk_limits_are_named_and_the_defaults_apply(tmp_path):
+    evidence = concerns.collect(
+        ["php_code"], hints={"php_code_roots": [str(tmp_path)], "php_code_limits": {"max_files": "many", "speed": 3}}
+    )
+    messages = [error["message"] for error in evidence["errors"] if error["section"] == "php_code"]
+    assert any("max_files must be a positive number, got 'many'" in message for message in messages)
+    assert any("unknown walk limit 'speed'" in message for message in messages)
+    assert evidence["php_code"]["limits"]["max_files"] == collect.LIMITS["max_files"]
+
+
 def test_roots_from_nginx_and_php_fpm(tmp_path):
     pool = tmp_path / "www.conf"
     pool.write_text("[www]\nchdir = /srv/api\n;chdir = /nope\n")

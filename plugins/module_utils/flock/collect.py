@@ -357,12 +357,30 @@ def scan_roots(roots, limits=None, mounts=None):
     }
 
 
+def checked_limits(limits):
+    """(the limits that are known names with positive numbers, a message for each other one)."""
+    clean, problems = {}, []
+    for name, value in sorted((limits or {}).items()):
+        if name not in LIMITS:
+            problems.append("unknown walk limit %r (known: %s)" % (name, ", ".join(sorted(LIMITS))))
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            problems.append("walk limit %s must be a positive number, got %r" % (name, value))
+        else:
+            clean[name] = value
+    return clean, problems
+
+
 def collect_php_code(context):
     hints = context.get("hints") or {}
     errors = context["errors"]
     evidence = context.get("evidence") or {}
     roots = derive_roots(evidence, hints.get("php_code_roots") or (), errors)
-    section = scan_roots(roots, hints.get("php_code_limits"))
+    limits, problems = checked_limits(hints.get("php_code_limits"))
+    for message in problems:
+        errors.append(
+            {"section": "php_code", "source": "php_code_limits", "message": message + "; the default applies"}
+        )
+    section = scan_roots(roots, limits)
     for root in section["roots"]:
         if root["error"]:
             errors.append(
