@@ -84,3 +84,9 @@ def test_development_files_stay_out_of_the_collection():
     ignored = set(yaml.safe_load((ROOT / "galaxy.yml").read_text())["build_ignore"])
     for path in ("src", "tests", "tools", "molecule", "awx", "execution-environment.yml", "changelogs/fragments"):
         assert path in ignored, path
+
+
+def test_the_collection_and_the_cli_declare_the_same_ansible_core_floor():
+    runtime = yaml.safe_load((ROOT / "meta" / "runtime.yml").read_text())
+    floor = re.match(r">=(\d+\.\d+)", runtime["requires_ansible"]).group(1)
+    assert '"ansible-core>=%s,' % floor in (ROOT / "pyproject.toml").read_text()
