@@ -223,6 +223,12 @@ def test_pass_targets_resolve_maps_sets_and_upstream_names_caselessly():
     assert by_match["/dyn"]["pass"]["unresolved"] and _nginx.upstream_targets(model, by_match["/dyn"]) == []
     assert by_match["/if"]["pass"]["upstream"] == "PHP_Pool"
     assert len(_nginx.locations_for_listen(model, "10.0.0.2:9000")) == 2
+    assert _nginx.upstream_links(model, by_match["~ \\.php$"]) == [
+        ("PHP_Pool", "10.0.0.1:9000"),
+        ("PHP_Pool", "10.0.0.2:9000"),
+        (None, "10.0.0.9:9000"),
+    ]
+    assert _nginx.upstream_links(model, by_match["/dyn"]) == []
 
 
 def test_unresolved_targets_are_reported_not_dropped():

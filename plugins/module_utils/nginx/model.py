@@ -966,6 +966,23 @@ def upstream_targets(model, location):
     return found
 
 
+def upstream_links(model, location):
+    """[(upstream name or None, address)] a location's pass reaches, each address with the upstream it
+    comes through (map values can lead to several upstreams); [] when the target is unresolved
+    (``pass["unresolved"]`` says why)."""
+    passed = location.get("pass")
+    if not passed:
+        return []
+    by_name = dict((name.lower(), name) for name in model["upstreams"])
+    links = []
+    targets = passed.get("targets")
+    for target in [passed["target"]] if targets is None else targets:
+        name = by_name.get(target.lower())
+        addresses = [server["address"] for server in model["upstreams"][name]["servers"]] if name else [target]
+        links.extend((name, address) for address in addresses if (name, address) not in links)
+    return links
+
+
 def locations_for_listen(model, php_listen):
     """[(server, location)] whose pass reaches ``php_listen`` directly or through an upstream."""
     found = []
