@@ -85,6 +85,7 @@ def test_no_access_log_means_the_default_combined_log():
         "AQ-NGINX-008",
     )
     assert blind and "format combined" in blind[0].observed
+    assert (blind[0].evidence["file"], blind[0].evidence["line"]) == ("/etc/nginx/nginx.conf", 3)  # its location
 
 
 def test_escape_json_formats_are_parsed_and_judged():

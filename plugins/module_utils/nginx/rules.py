@@ -784,7 +784,7 @@ def _access_logs(model):
             path = log.get("path")
             if not path or path == "off" or path.startswith(("syslog:", "memory:")) or path in DISCARDED_LOGS:
                 continue
-            entry = logs.setdefault(path, [log, []])
+            entry = logs.setdefault(path, [log if log.get("file") else dict(log, at=location), []])
             name = "%s %s" % ((server.get("names") or ["_"])[0], _ports(server))
             if name not in entry[1]:
                 entry[1].append(name)
@@ -805,7 +805,13 @@ def check_log_format(out, evidence, policy, model):
             % (path, _where(log), log["format"], " ".join(missing), ", ".join(servers)),
             "a log format with %s: a 499 or 504 must be told from the upstream's own answer" % " ".join(LOG_VARIABLES),
             "Define a log_format with %s and use it for %s." % (" ".join(LOG_VARIABLES), path),
-            _at(log, path=path, format=log["format"], missing=missing, servers=servers),
+            _at(
+                log if log.get("file") else log.get("at"),
+                path=path,
+                format=log["format"],
+                missing=missing,
+                servers=servers,
+            ),
         )
 
 
