@@ -32,6 +32,7 @@ author:
   - acceptq contributors (@acceptq)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 options:
   pool:
     description: The pool (inventory group) whose hosts must not share a slot.
