@@ -312,11 +312,20 @@ class _Parser:
                 line,
                 "bytes of configuration (includes expanded) reading %s" % path,
             )
+            if "\0" in text:  # binary data: its parse errors would be noise
+                self.error(path, text.count("\n", 0, text.index("\0")) + 1, "a NUL byte: not a configuration file")
+                self.unparsed.add(path)
+                self.parsed[path] = []
+                return self.parsed[path]
             payload = crossplane.parse_string(
                 text, filename=path, single=True, check_ctx=False, catch_errors=True, comments=False
             )
             for error in payload["errors"]:
                 self.error(path, error.get("line"), error.get("error"))
+                self.unparsed.add(path)
+            if text.startswith("\ufeff"):
+                # nginx reads the BOM's bytes as the start of the first directive and rejects it
+                self.error(path, 1, "a UTF-8 byte order mark: nginx reads it as part of the first directive")
                 self.unparsed.add(path)
             self.parsed[path] = payload["config"][0]["parsed"] if payload["config"] else []
         return self.parsed[path]
@@ -801,7 +810,7 @@ def _http(context, path, statement):
 
 def _map(parser, model, path, statement):
     name = statement["args"][1].lstrip("$").strip("{}")
-    values, default = [], ""
+    values, seen, default = [], set(), ""
     for _item_path, item in parser.block(path, statement):
         words = [item["directive"]] + item["args"]
         if words[0] in ("hostnames", "volatile") and len(words) == 1:
@@ -809,8 +818,9 @@ def _map(parser, model, path, statement):
         if len(words) >= 2:
             if words[0] == "default":
                 default = words[1]
-            elif words[1] not in values:
-                values.append(words[1])
+            elif words[1] not in seen and len(values) <= MAX_CANDIDATES:
+                seen.add(words[1])
+                values.append(words[1])  # past MAX_CANDIDATES the target is unresolved anyway
     model["maps"][name] = [default] + [value for value in values if value != default]
 
 
