@@ -211,6 +211,7 @@ def test_pass_targets_resolve_maps_sets_and_upstream_names_caselessly():
             "  location /set { set $b 127.0.0.1:9001; fastcgi_pass $b; }\n"
             "  location @octane { set $suffix _http; proxy_pass http://octane$suffix$request_uri; }\n"
             "  location /dyn { proxy_pass http://$host:8080; }\n"
+            "  location /scheme { proxy_pass $scheme://octane_http; }\n"
             "  location /if { if ($request_method = POST) { proxy_pass http://php_pool; } }\n"
             " }\n}\n",
         )
@@ -223,6 +224,7 @@ def test_pass_targets_resolve_maps_sets_and_upstream_names_caselessly():
     assert by_match["@octane"]["pass"]["upstream"] == "octane_http"
     assert by_match["/dyn"]["pass"]["unresolved"] and _nginx.upstream_targets(model, by_match["/dyn"]) == []
     assert by_match["/if"]["pass"]["upstream"] == "PHP_Pool"
+    assert by_match["/scheme"]["pass"]["upstream"] == "octane_http"
     assert len(_nginx.locations_for_listen(model, "10.0.0.2:9000")) == 2
     assert _nginx.upstream_links(model, by_match["~ \\.php$"]) == [
         ("PHP_Pool", "10.0.0.1:9000"),

@@ -575,7 +575,9 @@ def _expand(text, variables, depth=0):
 def _pass_record(model, module, path, statement, sets):
     written = statement["args"][0] if statement["args"] else ""
     record = _located(path, statement, module=module, written=written, target=None, upstream=None)
-    variables = dict(model["maps"])
+    # $scheme before "://" changes the protocol, not the address
+    variables = {"scheme": ["http"]}
+    variables.update(model["maps"])
     variables.update(sets)
     candidates = _expand(written, variables)
     if candidates is None:
