@@ -225,7 +225,9 @@ NOT_LIVE = Rule(
         "The files were changed after nginx last loaded its configuration (their\n"
         "mtime is later than the start of its newest worker: a reload starts new\n"
         "workers), so the findings describe the files, not what nginx serves; or no\n"
-        "nginx runs and the packaged default configuration was audited (info).\n"
+        "nginx runs and the packaged default configuration was audited (info). A\n"
+        "worker respawned after a crash also starts late: then an edit made before it\n"
+        "but after the last reload is missed.\n"
     ),
 )
 
