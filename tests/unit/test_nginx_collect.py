@@ -96,3 +96,19 @@ def test_a_dump_over_the_limit_is_not_shipped(monkeypatch, tmp_path):
     monkeypatch.setattr(_collect, "_run", fake_run)
     section = _collect.collect_nginx({"errors": [], "proc_root": str(tmp_path)}, binary="/usr/sbin/nginx")
     assert section["dump"]["stdout"] == "" and section["dump"]["truncated_bytes"] == len(big)
+
+
+def test_log_tails_share_one_budget(monkeypatch, tmp_path):
+    logs = []
+    for index in range(8):
+        log = tmp_path / ("access%d.log" % index)
+        log.write_text(("GET /x 200 %s\n" % ("y" * 200)) * 3000)
+        logs.append(str(log))
+    monkeypatch.setattr(_collect, "_run", lambda argv, timeout: (0, "", DEBIAN_V))
+    monkeypatch.setattr(_collect, "nginx_processes", lambda proc_root: ({1: "nginx: master process nginx"}, []))
+    monkeypatch.setattr(_collect, "open_log_paths", lambda proc_root, pids: logs)
+    section = _collect.collect_nginx({"errors": [], "proc_root": str(tmp_path)}, binary="/usr/sbin/nginx")
+    shipped = sum(len(line) + 1 for entry in section["logs"].values() for line in entry["lines"])
+    assert shipped <= _collect.LOG_TAIL_BYTES_TOTAL
+    assert [entry["error"] is None for entry in section["logs"].values()][:4] == [True] * 4
+    assert section["logs"][logs[-1]]["error"].startswith("not read")

@@ -26,6 +26,9 @@ MAX_CONFIG_BYTES = 4 * 1024 * 1024  # the controller's model refuses more (nginx
 MAX_CONFIG_FILES = 2000
 LOG_TAIL_BYTES = 256 * 1024
 LOG_TAIL_LINES = 2000
+# All logs together: a host with dozens of access logs must not grow its evidence past what
+# a task result carries.
+LOG_TAIL_BYTES_TOTAL = 1024 * 1024
 
 
 def find_binary(candidates=BINARY_CANDIDATES):
@@ -296,11 +299,22 @@ def collect_nginx(context, binary=None, timeout=20):
     section["worker_count"] = len(workers)
     section["cpu_count"] = os.cpu_count()
     section["logs"] = {}
+    budget = LOG_TAIL_BYTES_TOTAL
     for path in open_log_paths(proc_root, sorted(masters) + workers):
+        if budget <= 0:
+            section["logs"][path] = {
+                "lines": [],
+                "error": "not read: %d bytes of log tails already" % LOG_TAIL_BYTES_TOTAL,
+            }
+            continue
+        share = min(LOG_TAIL_BYTES, budget)
+        budget -= share
         try:
-            section["logs"][path] = {"lines": tail_lines(path), "error": None}
+            lines = tail_lines(path, max_bytes=share)
         except (IOError, OSError) as exc:
             section["logs"][path] = {"lines": [], "error": exc.strerror or str(exc)}
+            continue
+        section["logs"][path] = {"lines": lines, "error": None}
     return section
 
 
