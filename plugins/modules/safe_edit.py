@@ -148,6 +148,11 @@ validated:
   returned: always
   type: list
   elements: dict
+restored:
+  description: For O(state=restored), the paths put back (C(files) holds their entries).
+  returned: when state is restored
+  type: list
+  elements: str
 pending:
   description: For O(state=pending), the validated files whose daemon was never told.
   returned: when state is pending
@@ -232,9 +237,12 @@ def main():
                 module.exit_json(changed=bool(entries), restored=[entry["target"] for entry in entries])
             with _safe_edit.HostLock(_safe_edit.os.path.join(state_dir, "lock"), label, params["lock_timeout"]):
                 restored, failures = _safe_edit.restore(entries)
+                if not failures:
+                    _safe_edit.commit(state_dir, label)  # nothing of those edits is pending any more
+            files = [entry for entry in entries if entry["target"] in restored]
             if failures:
-                module.fail_json(msg="; ".join(failures), restored=restored)
-            module.exit_json(changed=bool(restored), restored=restored)
+                module.fail_json(msg="; ".join(failures), restored=restored, files=files)
+            module.exit_json(changed=bool(restored), restored=restored, files=files)
         result = _safe_edit.transaction(
             params["files"],
             validators=params["validate"],
