@@ -6,7 +6,7 @@ export ANSIBLE_HOME := $(CURDIR)/.ansible
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.ansible/collections
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: audit test bootstrap containers images lint unit build sanity ee molecule bench bench-fleet bench-incident bench-prune bench-nginx clean
+.PHONY: audit test bootstrap containers images lint unit build sanity ee molecule bench bench-fleet bench-incident bench-prune bench-nginx bench-flock clean
 
 audit: bootstrap  ## audit this machine and print the report
 	$(BIN)/acceptq audit --fail-on none
