@@ -85,6 +85,19 @@ def test_a_backend_that_never_drains_is_undrained_and_named(host, backends):
     assert int(b1.check_output("ss -Hltn sport = :9000").split()[2]) == 50
 
 
+def test_a_restart_that_fails_puts_the_old_files_back_and_serves(host, backends):
+    b2 = backends["aq-rul-b2"]
+    message = b2.file("/var/lib/aq/restart-failure.msg").content_string
+    print("restart failure: %s" % message.strip())
+    assert "aq-rul-b2: pools app of php8.2-fpm: php8.2-fpm did not come back after its restart" in message
+    assert "Its pool files were restored (/etc/php/8.2/fpm/pool.d/app.conf)" in message
+    assert "it was started again on them and serves (the new backlog is not applied). Every upstream" in message
+    assert "Every upstream server marked down was put back" in message
+    assert b2.file("/etc/php/8.2/fpm/pool.d/app.conf").content == b2.file("/var/lib/aq/app.conf.after").content
+    assert b2.service("php8.2-fpm").is_running
+    assert int(b2.check_output("ss -Hltn sport = :9000").split()[2]) == 50
+
+
 def test_the_plain_restart_fails_requests(host):
     counts = load(host, "restart")["live"]
     assert counts["sent"] > 30
