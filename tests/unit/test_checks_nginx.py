@@ -126,3 +126,10 @@ def test_parse_errors_are_findings_and_the_rest_is_audited():
 
 def test_no_nginx_no_findings():
     assert run_checks("web1", {"nginx": {"binary": None}}) == []
+
+
+def test_findings_about_a_location_name_its_server_and_location(seed_findings):
+    """Reports and scenarios read evidence.server and evidence.location of the (first) place."""
+    leaves_first = [finding for finding in by_id(seed_findings, "AQ-NGINX-001") if "vhost-b" in finding.observed]
+    assert ("vhost-b",) in [tuple(finding.evidence["server"]) for finding in leaves_first]
+    assert all(finding.evidence["location"] for finding in leaves_first)

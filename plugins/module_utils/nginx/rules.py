@@ -321,7 +321,15 @@ class _Findings:
         """Findings built whole by a check (one per upstream and pool): kept as they are."""
         self.whole.extend(findings)
 
-    def add(self, rule, observed, expected, fix, evidence, place=None, severity=None):
+    def add(self, rule, observed, expected, fix, evidence, where=None, severity=None):
+        """where: (server, location) the finding is about; identical findings of several places merge."""
+        place = None
+        if where is not None:
+            server, location = where
+            place = _label(server, location)
+            evidence = dict(evidence)
+            evidence.setdefault("server", server.get("names"))  # the first place's; "places" lists all
+            evidence.setdefault("location", location["match"])
         key = (rule.id, severity, observed, expected, fix)
         group = self.groups.get(key)
         if group is None:
@@ -464,7 +472,7 @@ def check_timeouts(out, evidence, policy, model):
                         client,
                     ),
                     details,
-                    place=_label(server, location),
+                    where=(server, location),
                 )
             elif name == "read_timeout" and seconds < p99:
                 out.add(
@@ -475,7 +483,7 @@ def check_timeouts(out, evidence, policy, model):
                     "Set %s_read_timeout %s; the nginx_timeouts role does it."
                     % (module, _nginx.format_duration(target["read_timeout_s"])),
                     details,
-                    place=_label(server, location),
+                    where=(server, location),
                 )
 
 
@@ -498,7 +506,7 @@ def check_connect_timeouts(out, evidence, policy, model):
             "Set %s_connect_timeout %s; the nginx_timeouts role does it."
             % (module, _nginx.format_duration(_nginx.CONNECT_TIMEOUT_MAX_S)),
             _setting_at(setting, location, directive="%s_connect_timeout" % module),
-            place=_label(server, location),
+            where=(server, location),
         )
 
 
@@ -527,7 +535,7 @@ def check_streaming(out, evidence, policy, model):
                 "Move the streaming path (e.g. the websocket URL) to its own location and give the rest a read "
                 "timeout below the client's; acceptq does not shorten this location's read timeout.",
                 _at(location, streaming=location["streaming"], location=location["match"]),
-                place=_label(server, location),
+                where=(server, location),
             )
         shared = []
         for target in location["pass"].get("upstreams") or location["pass"].get("targets") or []:
@@ -545,7 +553,7 @@ def check_streaming(out, evidence, policy, model):
                 "share max_fails accounting and connections with short requests",
                 "Declare a second upstream block (same servers are fine) for the streaming location.",
                 _at(location["pass"], streaming=location["streaming"], shared_with=shared[:PLACES_KEPT]),
-                place=_label(server, location),
+                where=(server, location),
             )
 
 
@@ -560,7 +568,7 @@ def check_unresolved(out, evidence, policy, model):
                 "Nothing to change if this is intended; declare the pool link in the inventory if acceptq should "
                 "size the backlog behind it.",
                 _at(location["pass"], target=location["pass"]["written"]),
-                place=_label(server, location),
+                where=(server, location),
             )
 
 
@@ -642,7 +650,7 @@ def check_next_upstream(out, evidence, policy, model):
             "on another one (failures count toward max_fails either way)" % module,
             "Set %s_next_upstream error timeout; the nginx_timeouts role does it." % module,
             _setting_at(setting, location, directive="%s_next_upstream" % module),
-            place=_label(server, location),
+            where=(server, location),
         )
 
 
