@@ -466,3 +466,36 @@ def test_the_prune_timer_counts_as_a_throttled_deletion_of_its_own_minute():
     jobs = [job for job in rules.deletion_jobs(section) if job["acceptq"]]
     assert [(job["minutes"], job["throttled"]) for job in jobs] == [([167], True)]
     assert not [f for f in _run_all({"logrotate": section}) if f.id.endswith("006") and "prune" in f.observed]
+
+
+def _block(root, name, scheduler=None, parent=None):
+    node = (parent or (root / "devices")) / name
+    node.mkdir(parents=True)
+    if scheduler:
+        (node / "queue").mkdir()
+        (node / "queue" / "scheduler").write_text(scheduler + "\n")
+    return node
+
+
+def test_io_scheduler_follows_partitions_and_device_mapper_to_the_disk(tmp_path):
+    disk = _block(tmp_path, "vda", "none [mq-deadline] kyber bfq")
+    part = _block(tmp_path, "vda1", parent=disk)
+    (part / "partition").write_text("1\n")
+    dm = _block(tmp_path, "dm-0", "none")
+    (dm / "slaves").mkdir()
+    os.symlink(part, dm / "slaves" / "vda1")
+    (tmp_path / "dev" / "block").mkdir(parents=True)
+    os.symlink(dm, tmp_path / "dev" / "block" / "254:0")
+    os.symlink(part, tmp_path / "dev" / "block" / "253:1")
+
+    class Stat:
+        st_dev = os.makedev(254, 0)
+
+    found = collect.block_device_scheduler("/var/log", str(tmp_path), lambda path: Stat)
+    assert (found["block"], found["scheduler"], found["via"]) == ("vda", "mq-deadline", ["dm-0"])
+    Stat.st_dev = os.makedev(253, 1)
+    found = collect.block_device_scheduler("/var/log", str(tmp_path), lambda path: Stat)
+    assert (found["block"], found["scheduler"], found["via"]) == ("vda", "mq-deadline", [])
+    Stat.st_dev = os.makedev(0, 28)
+    found = collect.block_device_scheduler("/var/log", str(tmp_path), lambda path: Stat)
+    assert found["scheduler"] is None and "not a block device" in found["reason"]

@@ -303,11 +303,11 @@ def collect_cron(reader):
     return {"present": present, "daemon": bool(daemon), "files": files}
 
 
-def block_device_scheduler(path="/var/log", sys_root="/sys"):
+def block_device_scheduler(path="/var/log", sys_root="/sys", stat=os.stat):
     """The I/O scheduler of the block device holding path; None with a reason where there is none."""
     result = {"path": path, "device": None, "scheduler": None, "available": [], "reason": None}
     try:
-        dev = os.stat(path).st_dev
+        dev = stat(path).st_dev
     except OSError as exc:
         result["reason"] = str(exc)
         return result
@@ -319,9 +319,22 @@ def block_device_scheduler(path="/var/log", sys_root="/sys"):
         )
         return result
     real = os.path.realpath(node)
-    if os.path.exists(os.path.join(real, "partition")):
-        real = os.path.dirname(real)
+    via = []
+    # A partition's queue is its disk's; a device-mapper volume (LVM, dm-crypt) has no
+    # scheduler of its own ("none"): the disk under it decides, so follow its slaves.
+    for _depth in range(8):
+        if os.path.exists(os.path.join(real, "partition")):
+            real = os.path.dirname(real)
+        try:
+            slaves = sorted(os.listdir(os.path.join(real, "slaves")))
+        except OSError:
+            slaves = []
+        if not slaves:
+            break
+        via.append(os.path.basename(real))
+        real = os.path.realpath(os.path.join(real, "slaves", slaves[0]))
     result["block"] = os.path.basename(real)
+    result["via"] = via
     try:
         text = read_text(os.path.join(real, "queue", "scheduler")).strip()
     except EvidenceError as exc:
