@@ -42,6 +42,11 @@ def artifacts(tmp_path_factory):
     return wheel, tarball
 
 
+def _acceptq(prefix, *args, cwd, env):
+    command = [str(prefix / "bin" / "acceptq"), *args]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
 def _site_files(prefix):
     files = set()
     for directory, dirnames, filenames in os.walk(prefix):
@@ -72,14 +77,8 @@ def test_wheel_install_audits_with_the_installed_collection(installed):
     prefix, project, collections = installed
     before = _site_files(prefix)
     env = _clean_env(PATH="/usr/bin:/bin")
-    result = subprocess.run(
-        [str(prefix / "bin" / "acceptq"), "audit", "--format", "json", "-o", "report.json", "--fail-on", "none"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    args = ("audit", "--format", "json", "-o", "report.json", "--fail-on", "none")
+    result = _acceptq(prefix, *args, cwd=project, env=env)
     assert result.returncode == 0, result.stderr
     assert str(collections) in result.stderr  # the default inventory of the installed collection
     assert "Traceback" not in result.stderr
@@ -94,14 +93,8 @@ def test_wheel_install_audits_with_the_installed_collection(installed):
 
 def test_wheel_install_without_the_collection_says_how_to_get_it(installed, tmp_path):
     prefix, _project, _collections = installed
-    result = subprocess.run(
-        [str(prefix / "bin" / "acceptq"), "audit"],
-        cwd=tmp_path,
-        env=_clean_env(PATH="/usr/bin:/bin", HOME=str(tmp_path)),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    env = _clean_env(PATH="/usr/bin:/bin", HOME=str(tmp_path))
+    result = _acceptq(prefix, "audit", cwd=tmp_path, env=env)
     assert result.returncode == 2
     assert "cannot find the acceptq.remediation collection" in result.stderr
     assert "ansible-galaxy collection install acceptq.remediation" in result.stderr
@@ -111,22 +104,10 @@ def test_wheel_install_without_the_collection_says_how_to_get_it(installed, tmp_
 def test_collection_root_for_development_overrides(installed, tmp_path):
     prefix, project, _collections = installed
     env = _clean_env(PATH="/usr/bin:/bin", ACCEPTQ_COLLECTION_ROOT=str(tmp_path))
-    result = subprocess.run(
-        [str(prefix / "bin" / "acceptq"), "rules", "--format", "json"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    result = _acceptq(prefix, "rules", "--format", "json", cwd=project, env=env)
     assert result.returncode == 2 and "ACCEPTQ_COLLECTION_ROOT=%s is not" % tmp_path in result.stderr
     env["ACCEPTQ_COLLECTION_ROOT"] = str(ROOT)
     env["HOME"] = str(tmp_path)  # the checkout is linked from the user's cache, not written into
-    result = subprocess.run(
-        [str(prefix / "bin" / "acceptq"), "rules", "--format", "json"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    result = _acceptq(prefix, "rules", "--format", "json", cwd=project, env=env)
     assert result.returncode == 0, result.stderr
     assert any(rule["id"].startswith("AQ-") for rule in json.loads(result.stdout))
