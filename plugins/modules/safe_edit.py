@@ -15,7 +15,7 @@ version_added: "0.1.0"
 description:
   - Takes a per-host lock (an C(flock) the kernel drops when its holder dies); a second run waits
     O(lock_timeout) seconds, then fails naming the holder and changes nothing.
-  - Rolls back first what a run killed between its writes and its checkers left (its journal):
+  - Rolls back first what a run killed between its writes and its checkers left (its journal);
     those edits were never validated.
   - Checks every planned write before the first one - the bytes on disk are those the plan was made
     from (O(files[].sha256_before)), a regular file (symlinks are followed and the target edited),
@@ -33,7 +33,9 @@ description:
     O(state=recovered) only rolls back what killed runs left; O(state=restored) puts back the files of
     a previous result's O(restore) list (for a daemon that failed to come back on the new files).
 author:
-  - acceptq contributors
+  - acceptq contributors (@acceptq)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 options:
   files:
     description: The files to write. Unchanged content is left alone.
@@ -113,6 +115,7 @@ attributes:
   diff_mode:
     support: full
   platform:
+    support: full
     platforms: linux
 """
 
