@@ -412,7 +412,7 @@ def run_validator(validator, timeout):
     name = validator.get("name") or " ".join(argv)
     try:
         done = subprocess.run(
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout
+            argv, check=False, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout
         )
     except OSError as exc:
         return name, "%s could not run: %s" % (argv[0], _reason(exc))

@@ -14,10 +14,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import importlib
+import math
 
 from ansible_collections.acceptq.remediation.plugins.module_utils import concerns as _concerns
 from ansible_collections.acceptq.remediation.plugins.module_utils.core.rules import render_markdown
-from ansible_collections.acceptq.remediation.plugins.module_utils.core.workload import (  # noqa: F401 (re-exported API)
+from ansible_collections.acceptq.remediation.plugins.module_utils.core.workload import (  # noqa: F401  # pylint: disable=unused-import  # re-exported API
     DEFAULT_WORKLOAD,
     PolicyError,
     effective_workload,
@@ -66,7 +67,7 @@ def effective_policy(declared=None):
         kinds = (int, float) if numeric else (type(default),)
         if isinstance(value, bool) != isinstance(default, bool) or not isinstance(value, kinds):
             raise PolicyError("policy %s must be a %s, got %r" % (key, type(default).__name__, value))
-        if numeric and not (value == value and abs(value) != float("inf")):
+        if numeric and not math.isfinite(value):
             raise PolicyError("policy %s must be a finite number, got %r" % (key, value))
         if isinstance(default, list) and not all(isinstance(item, str) for item in value):
             raise PolicyError("policy %s must be a list of strings, got %r" % (key, value))

@@ -245,7 +245,7 @@ class Walk:
                 return
             line = chunk.count(b"\n", 0, match.start()) + 1
             start = match.start()
-            for _ in range(3):
+            for _line_back in range(3):
                 start = chunk.rfind(b"\n", 0, start)
                 if start < 0:
                     break

@@ -380,8 +380,7 @@ class _Parser:
                 self._bound("included_files", self.included, path, statement["line"], "file inclusions")
                 loaded = self._load(path, statement, included)
                 if loaded is not None:
-                    for item in self.walk(included, loaded, ancestors + (included,)):
-                        yield item
+                    yield from self.walk(included, loaded, ancestors + (included,))
 
     def block_line(self, path, line):
         """The line of the '{' that opens the block whose directive is on ``line``."""
@@ -644,8 +643,7 @@ def _streaming(location, scope, module, items, sse_files):
 def _flatten(locations):
     for location in locations:
         yield location
-        for inner in _flatten(location.pop("locations", [])):
-            yield inner
+        yield from _flatten(location.pop("locations", []))
 
 
 def _empty_model():
