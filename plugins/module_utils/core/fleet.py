@@ -181,8 +181,10 @@ class Fleet(object):
                 passed = location.get("pass")
                 if not passed:
                     continue
-                for target in nginx_model.upstream_targets(model, location):
-                    link = Link(name, server, location, passed.get("upstream"), target)
+                # Each address with the upstream it comes through (a map can lead to several);
+                # unresolved targets are the nginx concern's own finding (AQ-NGINX-014).
+                for upstream, target in nginx_model.upstream_links(model, location):
+                    link = Link(name, server, location, upstream, target)
                     self._resolve(link)
                     found.append(link)
         return found
