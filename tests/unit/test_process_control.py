@@ -150,3 +150,37 @@ def test_an_applied_backlog_is_not_pending(tmp_path):
     found = pending_evidence(tmp_path, 50)
     found["php_fpm"]["pools"][0]["listen_backlog"] = 50
     assert [finding.id for finding in backlog_findings(found)] == []
+
+
+def fake_proc(tmp_path, conf, master_start_ticks, boot=1_000_000):
+    """A /proc with php-fpm's master and one worker, started master_start_ticks after boot."""
+    proc = tmp_path / "proc"
+    for pid, ppid, cmdline in ((10, 1, "php-fpm: master process (%s)" % conf), (11, 10, "php-fpm: pool www")):
+        (proc / str(pid)).mkdir(parents=True)
+        (proc / str(pid) / "cmdline").write_bytes(cmdline.encode() + b"\0")
+        fields = ["S", str(ppid)] + ["0"] * 17 + [str(master_start_ticks)]
+        (proc / str(pid) / "stat").write_text("%d (php-fpm8.2) %s\n" % (pid, " ".join(fields)))
+    (proc / "stat").write_text("cpu 0 0 0 0\nbtime %d\n" % boot)
+    return str(proc)
+
+
+def test_a_timeout_set_after_php_fpm_started_is_reported_until_it_restarts(tmp_path):
+    import os
+
+    conf = PHP_FPM_CONF.replace(";process_control_timeout = 0", "process_control_timeout = 60s")
+    found = evidence(tmp_path, conf=conf, value="60s")
+    main = str(tmp_path / "php-fpm.conf")
+    os.utime(main, (2_000_000, 2_000_000))
+    ticks = os.sysconf("SC_CLK_TCK")
+    binary = found["php_fpm"]["binaries"][0]
+    # Started 10 s after boot, long before the file changed: not read.
+    binary["liveness"] = _phpfpm.fpm_liveness(fake_proc(tmp_path / "a", main, 10 * ticks), main, [main])
+    (finding,) = findings(found)
+    assert finding.severity == "info" and "changed after php-fpm last read it" in finding.observed
+    assert "process_control_timeout = 60s at %s:7" % main in finding.observed
+    # Started after the change: read, nothing to say.
+    binary["liveness"] = _phpfpm.fpm_liveness(fake_proc(tmp_path / "b", main, 1_500_000 * ticks), main, [main])
+    assert findings(found) == []
+    # Not running: nothing to compare.
+    binary["liveness"] = _phpfpm.fpm_liveness(str(tmp_path), main, [main])
+    assert findings(found) == []

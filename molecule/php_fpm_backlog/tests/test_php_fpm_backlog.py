@@ -89,6 +89,14 @@ def test_audit_reports_backlog_findings_before_and_none_after(acceptq_audit):
     assert {finding["evidence"]["pool"] for finding in deep} == {"seed", "www"}, before["findings"]
     assert {finding["evidence"]["sized"] for finding in deep} == {sized("seed"), sized("www")}
 
+    # Debian's process_control_timeout = 0: every reload kills the requests in flight.
+    assert "AQ-BACKLOG-006" in backlog_ids(before)
+
     after = acceptq_audit(SCENARIO)
     assert after["hosts"]["acceptq-php-fpm-backlog"]["status"] == "ok"
-    assert backlog_ids(after) == [], after["findings"]
+    # The backlogs were applied live (no restart), so the process_control_timeout the role set is in the
+    # file but not yet in the running master: said at info until php-fpm restarts, nothing else.
+    assert backlog_ids(after) in ([], ["AQ-BACKLOG-006"]), after["findings"]
+    for finding in after["findings"]:
+        if finding["id"] == "AQ-BACKLOG-006":
+            assert finding["severity"] == "info" and "changed after php-fpm last read it" in finding["observed"]

@@ -21,6 +21,7 @@ import struct
 import subprocess
 
 from ansible_collections.acceptq.remediation.plugins.module_utils.core.evidence import Section
+from ansible_collections.acceptq.remediation.plugins.module_utils.nginx import collect as _nginx_collect
 
 BINARY_DIRS = ("/usr/sbin", "/usr/local/sbin")
 # php-fpm8.2, php-fpm: not php-fpm-socket-helper or other helpers.
@@ -391,6 +392,29 @@ def find_binaries(directories=BINARY_DIRS):
     return found
 
 
+def fpm_processes(proc_root, conf):
+    """(masters, workers) of the php-fpm running ``conf``: masters {pid: command line}, worker pids."""
+    masters, parents = {}, {}
+    for pid, cmdline in _nginx_collect.command_lines(proc_root):
+        if cmdline == "php-fpm: master process (%s)" % conf:
+            masters[int(pid)] = cmdline
+        elif cmdline.startswith("php-fpm: pool "):
+            try:
+                with open(os.path.join(proc_root, pid, "stat"), "rb") as handle:
+                    stat = handle.read().decode("ascii", "replace")
+                parents[int(pid)] = int(stat.rsplit(")", 1)[1].split()[1])
+            except (IOError, OSError, ValueError, IndexError):
+                continue
+    workers = sorted(pid for pid, parent in parents.items() if parent in masters)
+    return masters, workers
+
+
+def fpm_liveness(proc_root, conf, paths):
+    """Whether php-fpm has read its files since they last changed (a reload respawns every worker)."""
+    masters, workers = fpm_processes(proc_root, conf)
+    return _nginx_collect.liveness(proc_root, masters, workers, paths, "php-fpm: master process (%s)" % conf)
+
+
 def collect_php_fpm(context, binaries=None, timeout=15):
     """Every installed php-fpm's pools; a failing binary becomes an error, not a stop."""
     section = {"binaries": [], "pools": []}
@@ -421,6 +445,9 @@ def collect_php_fpm(context, binaries=None, timeout=15):
                 "errors": parsed["errors"],
                 "global": parsed["global"],
                 "global_definition": located.get("global"),
+                "liveness": fpm_liveness(context.get("proc_root") or "/proc", located["conf"], located["files"])
+                if located["conf"]
+                else None,
             }
         )
         for error in parsed["errors"]:

@@ -108,7 +108,9 @@ RELOAD_KILLS = Rule(
         "the pools' `request_terminate_timeout` when set, else the read timeout of the\n"
         "nginx locations passing to them (60 s by default). `php_fpm_backlog` sets it\n"
         "(`php_fpm_backlog_process_control_timeout_s` overrides the value); the master\n"
-        "reads it at its next restart, so the reload that applies it still runs with 0.\n"
+        "reads it at its next restart, so the reload that applies it still runs with 0;\n"
+        "until then the finding stays, as `info`, naming the file changed after\n"
+        "php-fpm last read it.\n"
     ),
 )
 
@@ -538,11 +540,14 @@ def check_process_control(host, evidence, policy, model=None):
     for binary in section.get("binaries") or []:
         pools = [pool for pool in section.get("pools") or [] if pool.get("binary") == binary.get("binary")]
         value = (binary.get("global") or {}).get("process_control_timeout")
+        where = binary.get("global_definition") or {}
+        setting = where.get("process_control_timeout")
+        if pools and value is not None and fpm_seconds(value) and setting:
+            findings.extend(_process_control_not_read(host, binary, value, setting, pools))
+            continue
         if not pools or value is None or fpm_seconds(value) != 0:
             continue
         target, reason = process_control_target(pools, model)
-        where = binary.get("global_definition") or {}
-        setting = where.get("process_control_timeout")
         located = (
             "set at %s:%s" % (setting["file"], setting["line"])
             if setting
@@ -572,6 +577,40 @@ def check_process_control(host, evidence, policy, model=None):
             )
         )
     return findings
+
+
+def _process_control_not_read(host, binary, value, setting, pools):
+    """A process_control_timeout set in a file the running php-fpm has not read since it changed."""
+    live = binary.get("liveness") or {}
+    changed = [item for item in live.get("changed") or [] if item.get("file") == setting["file"]]
+    if not live.get("running") or not changed:
+        return []
+    return [
+        RELOAD_KILLS.finding(
+            host,
+            observed="%s: process_control_timeout = %s at %s:%s, but %s changed after php-fpm last read it (%s): "
+            "the running master keeps its old value, 0 by default, until it restarts"
+            % (
+                (binary.get("binary") or "php-fpm").rsplit("/", 1)[-1],
+                value,
+                setting["file"],
+                setting["line"],
+                setting["file"],
+                live.get("loaded_at_text") or "unknown time",
+            ),
+            expected="php-fpm running with the process_control_timeout its file sets",
+            fix="Restart %s behind a drain or in a maintenance window (a reload that applies it still runs with "
+            "the old value)." % service_name(binary.get("binary")),
+            evidence={
+                "binary": binary.get("binary"),
+                "process_control_timeout": value,
+                "definition": setting,
+                "liveness": live,
+                "pools": sorted(pool["name"] for pool in pools),
+            },
+            severity="info",
+        )
+    ]
 
 
 def check_backlogs(host, evidence, policy):

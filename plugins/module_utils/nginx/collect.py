@@ -146,19 +146,24 @@ def tail_lines(path, max_bytes=LOG_TAIL_BYTES, max_lines=LOG_TAIL_LINES):
     return lines[-max_lines:]
 
 
-def nginx_processes(proc_root):
-    """(masters, worker pids): masters as {pid: command line} of the running nginx processes."""
-    masters, workers = {}, []
+def command_lines(proc_root):
+    """(pid, command line) of every process, arguments joined by spaces; gone processes skipped."""
     try:
         entries = [entry for entry in os.listdir(proc_root) if entry.isdigit()]
     except OSError:
-        return masters, workers
+        return
     for pid in entries:
         try:
             with open(os.path.join(proc_root, pid, "cmdline"), "rb") as handle:
-                cmdline = handle.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
+                yield pid, handle.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
         except (IOError, OSError):
             continue
+
+
+def nginx_processes(proc_root):
+    """(masters, worker pids): masters as {pid: command line} of the running nginx processes."""
+    masters, workers = {}, []
+    for pid, cmdline in command_lines(proc_root):
         if cmdline.startswith("nginx: master process"):
             masters[int(pid)] = cmdline
         elif cmdline.startswith("nginx: worker process"):
