@@ -4,6 +4,8 @@ Each case: no exception, every error names the file and line, and what php-fpm
 accepts (checked against php-fpm8.2 -tt on Debian 12) is not refused.
 """
 
+import base64
+import hashlib
 import json
 import time
 
@@ -11,6 +13,7 @@ import pytest
 
 from ansible_collections.acceptq.remediation.plugins.module_utils.backlog import collect as _phpfpm
 from ansible_collections.acceptq.remediation.plugins.module_utils.backlog import plan as _backlog_plan
+from ansible_collections.acceptq.remediation.plugins.plugin_utils import _planning
 
 POOL = b"[app]\nuser = www-data\nlisten = 127.0.0.1:9001\npm = static\npm.max_children = 4\n"
 
@@ -298,3 +301,13 @@ def test_the_plan_refuses_a_line_changed_since_it_was_read_even_with_latin1_byte
     changed = {path: _phpfpm.decode(data.replace(b"65535", b"511"))}
     files, refused = _backlog_plan.render_files(edits, changed)
     assert files == [] and refused[0]["line"] == 6 and "changed since it was read" in refused[0]["message"]
+
+
+def test_the_planned_write_carries_the_exact_bytes_and_the_digest_they_were_planned_from():
+    raw = b"\xef\xbb\xbf; caf\xe9\r\n[app]\r\nlisten.backlog = 1 ; x\xe9\r\n"
+    text = _phpfpm.decode(raw)
+    (write,) = _planning.writes(
+        [{"path": "/etc/p.conf", "content": text.replace("= 1 ", "= 2 ")}], {"/etc/p.conf": raw}
+    )
+    assert base64.b64decode(write["content_b64"]) == raw.replace(b"= 1 ", b"= 2 ")
+    assert write["sha256_before"] == hashlib.sha256(raw).hexdigest()
