@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 
 GRACE_S = 10.0
@@ -51,8 +52,26 @@ def _handler(signum, _frame):
         raise Interrupted(state.signum)
 
 
+_default_unraisablehook = sys.unraisablehook
+
+
+def _unraisable(unraisable) -> None:
+    """A signal that lands in a callback Python cannot raise from (an import lock's weakref
+    callback, a __del__) would print "Exception ignored ... Traceback" and be lost: exit now instead."""
+    exc = unraisable.exc_value
+    if isinstance(exc, (Interrupted, KeyboardInterrupt)):
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        try:
+            sys.stderr.write("acceptq: interrupted (%s)\n" % signal.Signals(signum).name)
+            sys.stderr.flush()
+        finally:
+            os._exit(128 + signum)
+    _default_unraisablehook(unraisable)
+
+
 def install() -> None:
     """Handle SIGINT and SIGTERM (idempotent); call before anything slow."""
+    sys.unraisablehook = _unraisable
     for signum in (signal.SIGINT, signal.SIGTERM):
         if signal.getsignal(signum) is not _handler:
             signal.signal(signum, _handler)
