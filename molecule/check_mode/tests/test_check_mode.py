@@ -1,12 +1,15 @@
 """acceptq remediate --check --diff changes nothing on whole hosts, good or bad, and says why it would fail."""
 
+import re
+
 import pytest
 
 STATE = "/var/lib/acceptq-test"
 
 
 def output(host, name):
-    return host.file("%s/%s.txt" % (STATE, name)).content_string
+    """A check run's output, without the colours Molecule's environment forces on it."""
+    return re.sub(r"\x1b\[[0-9;]*m", "", host.file("%s/%s.txt" % (STATE, name)).content_string)
 
 
 def test_no_file_under_etc_usr_local_var_www_changed_and_no_master_restarted(host):
@@ -31,9 +34,18 @@ def test_nginx_and_php_fpm_still_answer(host):
 def test_the_check_runs_show_the_diff_of_the_good_host(host):
     if host.backend.get_hostname() != "acceptq-check-good":
         pytest.skip("the good host's diff")
-    playbook = output(host, "playbook")
-    assert "fastcgi_read_timeout 1500ms" in playbook  # nginx_timeouts' diff
-    assert "listen.backlog" in playbook and "the seed's" in playbook  # the pool's edit keeps its comment
+    text = output(host, "playbook")
+    assert "+++ after: /etc/nginx/sites-enabled/vhost-a" in text  # safe_edit's diff
+    assert re.search(r"^\+\s*fastcgi_read_timeout 1500ms;", text, re.M)
+    assert "+++ after: /etc/php/8.2/fpm/pool.d/seed.conf" in text
+    assert re.search(r"^\+listen\.backlog = \d+   ; the seed's", text, re.M)  # the comment is kept
+
+
+def test_the_cli_shows_the_diff_too(host):
+    if host.backend.get_hostname() != "acceptq-check-good":
+        pytest.skip("the good host's diff")
+    text = output(host, "cli")
+    assert "+++ after: /etc/nginx/sites-enabled/vhost-a" in text or "fastcgi_read_timeout 1500ms" in text
 
 
 def test_the_bad_inputs_are_refused_naming_the_variables(host):
