@@ -156,3 +156,22 @@ def test_max_children_finding():
     }
     (finding,) = run_checks("lab", {"errors": [], "php_fpm": {"pools": [pool]}})
     assert finding.id == "AQ-ROT-003" and "max children reached 3 times" in finding.observed
+
+
+def test_the_running_masters_configuration_is_the_one_read(tmp_path):
+    binary = tmp_path / "php-fpm8.2"
+    binary.write_text("")
+    other = tmp_path / "php-fpm7.4"
+    other.write_text("")
+    proc = tmp_path / "proc"
+    for pid, exe, title in (
+        ("812", binary, "php-fpm: master process (/etc/php/8.2/fpm/alt/php-fpm.conf)"),
+        ("813", binary, "php-fpm: pool www"),
+        ("900", other, "php-fpm: master process (/etc/php/7.4/fpm/php-fpm.conf)"),
+    ):
+        (proc / pid).mkdir(parents=True)
+        (proc / pid / "cmdline").write_bytes(title.encode() + b"\0")
+        (proc / pid / "exe").symlink_to(exe)
+    assert _phpfpm.running_configs(str(proc), str(binary)) == ["/etc/php/8.2/fpm/alt/php-fpm.conf"]
+    assert _phpfpm.running_configs(str(proc), str(other)) == ["/etc/php/7.4/fpm/php-fpm.conf"]
+    assert _phpfpm.running_configs(str(tmp_path / "none"), str(binary)) == []

@@ -415,13 +415,44 @@ def fpm_liveness(proc_root, conf, paths):
     return _nginx_collect.liveness(proc_root, masters, workers, paths, "php-fpm: master process (%s)" % conf)
 
 
+_MASTER = "php-fpm: master process ("
+
+
+def running_configs(proc_root, binary):
+    """The configuration files the running masters of ``binary`` were started with (``-y`` /
+    ``--fpm-config``), read from their process titles; [] when none of them runs."""
+    try:
+        wanted = os.path.realpath(binary)
+    except (IOError, OSError):
+        return []
+    found = []
+    for pid, cmdline in _nginx_collect.command_lines(proc_root):
+        if not cmdline.startswith(_MASTER) or not cmdline.endswith(")"):
+            continue
+        try:
+            exe = os.readlink(os.path.join(proc_root, pid, "exe"))
+        except (IOError, OSError):
+            continue
+        conf = cmdline[len(_MASTER) : -1]
+        if os.path.realpath(exe.replace(" (deleted)", "")) == wanted and conf not in found:
+            found.append(conf)
+    return found
+
+
 def collect_php_fpm(context, binaries=None, timeout=15):
-    """Every installed php-fpm's pools; a failing binary becomes an error, not a stop."""
+    """Every installed php-fpm's pools; a failing binary becomes an error, not a stop.
+
+    A running master's own configuration (php-fpm -y FILE) is what is read, not the packaged
+    default; the section says which (``conf_source``).
+    """
     section = {"binaries": [], "pools": []}
+    proc_root = context.get("proc_root") or "/proc"
     for binary in find_binaries() if binaries is None else binaries:
+        running = running_configs(proc_root, binary)
+        argv = [binary, "-tt"] + (["--fpm-config", running[0]] if running else [])
         try:
             completed = subprocess.run(
-                [binary, "-tt"],
+                argv,
                 check=False,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
@@ -448,8 +479,19 @@ def collect_php_fpm(context, binaries=None, timeout=15):
                 "liveness": fpm_liveness(context.get("proc_root") or "/proc", located["conf"], located["files"])
                 if located["conf"]
                 else None,
+                "conf_source": "the running master's command line" if running else "the binary's default",
+                "running_confs": running,
             }
         )
+        if len(running) > 1:
+            context["errors"].append(
+                {
+                    "section": "php_fpm",
+                    "source": binary,
+                    "message": "%d masters of this binary run with different configurations (%s); only %s was read"
+                    % (len(running), ", ".join(running), running[0]),
+                }
+            )
         for error in parsed["errors"]:
             where = "%s:%s: " % (error["file"], error["line"]) if "file" in error else ""
             context["errors"].append(
