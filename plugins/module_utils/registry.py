@@ -15,6 +15,7 @@ __metaclass__ = type
 
 import importlib
 import math
+import os
 
 from ansible_collections.acceptq.remediation.plugins.module_utils import concerns as _concerns
 from ansible_collections.acceptq.remediation.plugins.module_utils.core.rules import render_markdown
@@ -91,6 +92,83 @@ def run_checks(host, evidence, declared_policy=None, declared_workload=None, fle
     return findings
 
 
+class LimitExceeded(Exception):
+    """Judging one host went past its time or memory bound."""
+
+
+def _memory_in_use():
+    """This process's address space in bytes (what RLIMIT_AS counts), or None."""
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (IOError, OSError, ValueError, IndexError):
+        return None
+
+
+def _bounded(seconds, megabytes, function):
+    """function() within a wall-clock and an address-space bound, or LimitExceeded.
+
+    The time bound needs SIGALRM (the main thread, as in Ansible's workers and the
+    CLI); the memory bound lowers RLIMIT_AS above what is in use now. Both are
+    restored afterwards.
+    """
+    import resource
+    import signal
+    import threading
+
+    def expire(_signum, _frame):
+        raise LimitExceeded("the %g s time limit" % seconds)
+
+    timed = seconds > 0 and threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
+    previous_handler = previous_limit = None
+    if timed:
+        previous_handler = signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+    in_use = _memory_in_use() if megabytes > 0 else None
+    if in_use is not None:
+        try:
+            previous_limit = resource.getrlimit(resource.RLIMIT_AS)
+            ceiling = in_use + int(megabytes * 1024 * 1024)
+            hard = previous_limit[1]
+            if hard == resource.RLIM_INFINITY or ceiling < hard:
+                resource.setrlimit(resource.RLIMIT_AS, (ceiling, hard))
+            else:
+                previous_limit = None
+        except (ValueError, OSError):
+            previous_limit = None
+    try:
+        return function()
+    except MemoryError:
+        raise LimitExceeded("the %g MB memory limit" % megabytes) from None
+    finally:
+        if timed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous_handler)
+        if previous_limit is not None:
+            resource.setrlimit(resource.RLIMIT_AS, previous_limit)
+
+
+def _judge_host_bounded(fleet, host, host_rules):
+    """One host's findings, or one finding saying which limit stopped its judging and where."""
+    policy = host.policy
+    stage = {"step": "parsing its nginx configuration"}
+
+    def judge():
+        fleet.nginx_model(host.name)  # parsed here, so its cost is this host's
+        found = []
+        for check in CHECKS:
+            stage["step"] = "running %s (%s)" % (check.__name__, check.__module__.split(".")[-2:][0])
+            found.extend(check(host.name, host.evidence, policy))
+        return found
+
+    try:
+        return _bounded(policy["judge_time_limit_s"], policy["judge_memory_limit_mb"], judge)
+    except LimitExceeded as exc:
+        fleet.forget(host.name)
+        nginx = (host.evidence or {}).get("nginx") or {}
+        return [host_rules.judging_stopped(host.name, str(exc), stage["step"], nginx.get("conf_path"))]
+
+
 def audit_fleet(hosts, declared_policy=None, declared_workload=None):
     """Every finding for the fleet, most severe first: host rules per gathered host (seeing
     the others through the topology), fleet rules over all of them, and a finding for each
@@ -123,8 +201,7 @@ def audit_fleet(hosts, declared_policy=None, declared_workload=None):
         host.policy["fleet"] = fleet
     for host in hosts:
         if host.gathered and host.policy is not None:
-            for check in CHECKS:
-                findings.extend(check(host.name, host.evidence, host.policy))
+            findings.extend(_judge_host_bounded(fleet, host, host_rules))
     # Fleet rules read the thresholds of the first host whose declaration is
     # valid (a bad one is that host's finding, above), else the defaults.
     judged = [host.policy for host in hosts if host.policy is not None]

@@ -172,3 +172,32 @@ def test_keepalive_is_summed_over_every_nginx_host_passing_to_the_pool():
     (pinned,) = [finding for finding in two if finding.id == "AQ-NGINX-007"]
     assert "pool www on app1" in pinned.observed and "reached from web1 and web22" in pinned.observed
     assert pinned.evidence["idle_connections"] == 8 and pinned.evidence["max_children"] == 7
+
+
+def test_a_host_whose_judging_runs_past_its_bounds_is_stopped_and_the_rest_is_judged(monkeypatch):
+    import time
+
+    def slow(host, evidence, policy):
+        if host == "app1":
+            time.sleep(5)
+        return []
+
+    def greedy(host, evidence, policy):
+        if host == "app1":
+            return [bytearray(400 * 1024 * 1024)]
+        return []
+
+    for check, policy, limit in (
+        (slow, {"judge_time_limit_s": 0.3}, "the 0.3 s time limit"),
+        (greedy, {"judge_memory_limit_mb": 100}, "the 100 MB memory limit"),
+    ):
+        monkeypatch.setattr(registry, "CHECKS", registry.CHECKS + (check,))
+        started = time.monotonic()
+        findings = registry.audit_fleet(
+            [HostView("web1", web_evidence()), HostView("app1", app_evidence())], policy, WORKLOAD
+        )
+        assert time.monotonic() - started < 4
+        (stopped,) = [finding for finding in findings if finding.host == "app1"]
+        assert stopped.id == "AQ-HOST-006" and limit in stopped.observed, stopped.observed
+        assert any(finding.host == "web1" and finding.id.startswith("AQ-NGINX") for finding in findings)
+        monkeypatch.undo()

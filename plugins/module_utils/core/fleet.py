@@ -147,6 +147,14 @@ class Fleet(object):
                 self._models[name] = self._model_loader(section)
         return self._models[name]
 
+    def forget(self, name):
+        """Leave a host out of the topology (its judging was stopped at a limit)."""
+        self._models[name] = None
+        host = self.hosts.get(name)
+        if host is not None:
+            host.status, host.message = "failed", "judging stopped at a limit"
+        self._links = None
+
     def groups(self):
         """{group: [hosts]} from the inventory (ungrouped hosts are in no group)."""
         found = {}

@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.acceptq.remediation.plugins.module_utils.core.findings import Rule
-from ansible_collections.acceptq.remediation.plugins.module_utils.core.rules import Concern
+from ansible_collections.acceptq.remediation.plugins.module_utils.core.rules import Concern, PolicyKey
 
 UNREACHABLE = Rule(
     "AQ-HOST-001",
@@ -84,8 +84,42 @@ ADDRESS_CLAIMED_TWICE = Rule(
     ),
 )
 
-DEFINITIONS = (UNREACHABLE, GATHER_FAILED, EVIDENCE_MISSING, UPSTREAM_UNKNOWN, ADDRESS_CLAIMED_TWICE)
-POLICY = ()
+JUDGING_STOPPED = Rule(
+    "AQ-HOST-006",
+    "host",
+    "error",
+    "Judging the host stopped at a limit",
+    needs=(),
+    policy=("judge_time_limit_s", "judge_memory_limit_mb"),
+    explanation=(
+        "Judging one host's evidence on the controller went past\n"
+        "`acceptq_policy.judge_time_limit_s` (default 60 s) or\n"
+        "`judge_memory_limit_mb` (default 500 MB above what the run already holds),\n"
+        "so it was stopped: the finding names the limit, the step it stopped in and\n"
+        "the configuration file being read. The host gets no other finding and must\n"
+        "not read as clean; the other hosts are still judged, without this host in\n"
+        "the topology. A hostile or generated configuration (include fan-out, a\n"
+        "50 MB map) is the usual cause; nginx's own expansions are bounded too\n"
+        "(AQ-NGINX-015).\n"
+    ),
+)
+
+DEFINITIONS = (
+    UNREACHABLE,
+    GATHER_FAILED,
+    EVIDENCE_MISSING,
+    UPSTREAM_UNKNOWN,
+    ADDRESS_CLAIMED_TWICE,
+    JUDGING_STOPPED,
+)
+POLICY = (
+    PolicyKey("judge_time_limit_s", 60, "Longest the controller judges one host's evidence before AQ-HOST-006."),
+    PolicyKey(
+        "judge_memory_limit_mb",
+        500,
+        "Memory the controller may add while judging one host (address space) before AQ-HOST-006.",
+    ),
+)
 
 
 def unreachable(host, message):
@@ -105,6 +139,19 @@ def gather_failed(host, message):
         expected="one read-only gather call returning evidence",
         fix="Make sure Python 3 runs on the host; the message above names what failed.",
         evidence={"message": message},
+    )
+
+
+def judging_stopped(host, limit, step, conf_path=None):
+    return JUDGING_STOPPED.finding(
+        host,
+        observed="judging stopped at %s while %s%s; no other finding for this host"
+        % (limit, step, " (nginx configuration %s)" % conf_path if conf_path else ""),
+        expected="every host judged within its time and memory bounds",
+        fix="Look for include fan-out or a generated configuration in the file named; raise "
+        "acceptq_policy.judge_time_limit_s / judge_memory_limit_mb only for a configuration known to be sound.",
+        evidence={"limit": limit, "step": step, "conf_path": conf_path},
+        file=conf_path,
     )
 
 
