@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 export ANSIBLE_HOME := $(CURDIR)/.ansible
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.ansible/collections
-SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
+# Empty: every scenario under molecule/; or `make molecule SCENARIOS="fleet incident"`.
+SCENARIOS ?=
 
 .PHONY: audit test bootstrap containers images lint unit build sanity ee molecule bench bench-fleet bench-incident bench-prune bench-nginx bench-flock clean
 
@@ -52,11 +53,9 @@ sanity: containers build  ## ansible-test sanity on the built collection (contai
 	PATH=$(CURDIR)/$(BIN):$$PATH tools/sanity.sh dist/acceptq-remediation-*.tar.gz
 	$(BIN)/antsibull-changelog lint
 
+# Two scenarios at a time (MOLECULE_JOBS), longest first: see tools/molecule-all.sh.
 molecule: bootstrap images
-	@for scenario in $(SCENARIOS); do \
-		echo "== molecule test -s $$scenario"; \
-		PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule test -s $$scenario || exit 1; \
-	done
+	@tools/molecule-all.sh $(SCENARIOS)
 
 bench: bootstrap  ## print the gathering benchmark's figures (root: uses a network namespace)
 	$(BIN)/python tools/bench-gather.py
