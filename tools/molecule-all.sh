@@ -9,6 +9,9 @@
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=${MOLECULE_JOBS:-2}
+# As the Makefile sets them: this checkout's Ansible home and collections.
+export ANSIBLE_HOME=${ANSIBLE_HOME:-$root/.ansible}
+export ANSIBLE_COLLECTIONS_PATH=${ANSIBLE_COLLECTIONS_PATH:-$root/.ansible/collections}
 logs=$root/.ansible/molecule-logs
 mkdir -p "$logs"
 # Longest first (seconds measured on a quiet 2-core machine), so that the
