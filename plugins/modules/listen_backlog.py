@@ -53,6 +53,11 @@ options:
     description: How long the listener must stay idle before it counts as drained.
     type: float
     default: 1.0
+  status_path:
+    description:
+      - The pool's C(pm.status_path). With it, the idle wait also reads the pool's status page over
+        FastCGI and waits until no request is in flight (C(active processes) less the status request).
+    type: str
   probe:
     description:
       - Send one real FastCGI request (for a script that does not exist, so no PHP code runs) and fail
@@ -126,6 +131,10 @@ connections:
   description: Open connections to the listener at the last reading.
   returned: when wait_idle_timeout > 0
   type: int
+in_flight:
+  description: Requests in flight by the status page at the last reading; null without O(status_path).
+  returned: when wait_idle_timeout > 0
+  type: int
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -142,6 +151,7 @@ def main():
             owner=dict(type="list", elements="int"),
             wait_idle_timeout=dict(type="float", default=0.0),
             idle_settle_s=dict(type="float", default=1.0),
+            status_path=dict(type="str"),
             probe=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
@@ -172,12 +182,20 @@ def main():
             listener = _live.find_listener(listen)
             result.update(send_q=listener["send_q"], queue_depth=listener["recv_q"])
         if params["wait_idle_timeout"] > 0 and not module.check_mode:
-            waited = _live.wait_idle(listen, params["wait_idle_timeout"], settle=params["idle_settle_s"])
+            waited = _live.wait_idle(
+                listen, params["wait_idle_timeout"], settle=params["idle_settle_s"], status_path=params["status_path"]
+            )
             result.update(waited)
             if not waited["idle"]:
                 module.fail_json(
-                    msg="%s did not drain within %gs: %d connection(s) still queued, %d open"
-                    % (listen, params["wait_idle_timeout"], waited["queue_depth"], waited["connections"]),
+                    msg="%s did not drain within %gs: %d connection(s) still queued, %d open, %s request(s) in flight"
+                    % (
+                        listen,
+                        params["wait_idle_timeout"],
+                        waited["queue_depth"],
+                        waited["connections"],
+                        "?" if waited["in_flight"] is None else waited["in_flight"],
+                    ),
                     **result,
                 )
         if params["probe"] and not module.check_mode:

@@ -233,3 +233,10 @@ def test_probe_fails_when_the_pool_closes_without_answering(tmp_path):
         _live.probe(path)
     with pytest.raises(OSError):
         _live.probe(str(tmp_path / "nothing.sock"))
+
+
+def test_a_pool_that_does_not_answer_its_status_page_is_never_taken_as_drained(holder):
+    # The holder never accepts: the status request waits in its queue and is never answered, so
+    # nothing says no request is in flight (the drain scenario reads a real php-fpm status page).
+    result = _live.wait_idle(holder["unix"], timeout=3, settle=0.2, status_path="/fpm-status")
+    assert not result["idle"] and result["in_flight"] is None

@@ -276,10 +276,26 @@ def _connections(endpoint, listener):
     )
 
 
-def wait_idle(listen, timeout, settle=1.0, interval=0.1, clock=time.monotonic, sleep=time.sleep):
-    """Wait until the listener's queue is empty and no connection to it is open, for ``settle`` seconds.
+def in_flight(listen, status_path, timeout=2.0):
+    """Requests the pool is serving besides the status request itself, from its status page
+    (``active processes`` counts the worker answering it); None when the page cannot be read."""
+    pool = {"listen": listen, "settings": {"pm.status_path": status_path}}
+    try:
+        status = _phpfpm.read_status(pool, timeout=timeout)
+    except _phpfpm.StatusError:
+        return None
+    try:
+        return max(0, int(status.get("active processes")) - 1)
+    except (TypeError, ValueError):
+        return None
 
-    Returns {"idle": bool, "waited_s", "queue_depth", "connections"} (the last reading).
+
+def wait_idle(listen, timeout, settle=1.0, interval=0.1, clock=time.monotonic, sleep=time.sleep, status_path=None):
+    """Wait until the listener's queue is empty, no connection to it is open and (with the pool's
+    ``pm.status_path``) its status page shows no request in flight, for ``settle`` seconds.
+
+    Returns {"idle": bool, "waited_s", "queue_depth", "connections", "in_flight"} (the last reading;
+    in_flight None without a readable status page).
     """
     endpoint = parse_listen(listen)
     start = clock()
@@ -287,13 +303,18 @@ def wait_idle(listen, timeout, settle=1.0, interval=0.1, clock=time.monotonic, s
     while True:
         listener = find_listener(listen)
         open_connections = _connections(endpoint, listener)
+        # Asked only when the socket is quiet: a status request to a pool that is not
+        # accepting would itself wait in the queue it is meant to see empty.
+        quiet = listener["recv_q"] == 0 and open_connections == 0
+        serving = in_flight(listen, status_path) if status_path and quiet else None
         now = clock()
         reading = {
             "waited_s": round(now - start, 3),
             "queue_depth": listener["recv_q"],
             "connections": open_connections,
+            "in_flight": serving,
         }
-        if listener["recv_q"] == 0 and open_connections == 0:
+        if quiet and not serving and (serving is not None or not status_path):
             quiet_since = now if quiet_since is None else quiet_since
             if now - quiet_since >= settle:
                 return dict(reading, idle=True)

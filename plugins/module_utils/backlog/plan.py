@@ -130,6 +130,7 @@ def plan(
             "binary": binary,
             "service": service,
             "listen": pool.get("listen"),
+            "status_path": (pool.get("settings") or {}).get("pm.status_path"),
             "listener": listener["local"] if listener else None,
             "file": (pool.get("definition") or {}).get("file"),
             "line": (pool.get("definition") or {}).get("line"),
