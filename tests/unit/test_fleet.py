@@ -201,3 +201,12 @@ def test_a_host_whose_judging_runs_past_its_bounds_is_stopped_and_the_rest_is_ju
         assert stopped.id == "AQ-HOST-006" and limit in stopped.observed, stopped.observed
         assert any(finding.host == "web1" and finding.id.startswith("AQ-NGINX") for finding in findings)
         monkeypatch.undo()
+
+
+def test_a_host_without_any_address_is_judged_and_the_upstream_to_it_is_reported_unlinked():
+    nowhere = app_evidence()
+    del nowhere["addresses"]  # gathered without the section, no ansible_host: only its inventory name
+    findings = audit(HostView("web1", web_evidence()), HostView("app1", nowhere))
+    assert "AQ-BACKLOG-001" in [finding.id for finding in findings if finding.host == "app1"]
+    (unknown,) = [finding for finding in findings if finding.id == "AQ-HOST-004"]
+    assert unknown.host == "web1" and "10.121.96.206:9000" in unknown.observed
