@@ -8,8 +8,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
-import os
-import tempfile
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.validation import check_type_bool
@@ -18,6 +16,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.acceptq.remediation.plugins.module_utils import registry
 from ansible_collections.acceptq.remediation.plugins.module_utils.core.findings import summarize
 from ansible_collections.acceptq.remediation.plugins.module_utils.core.fleet import HostView
+from ansible_collections.acceptq.remediation.plugins.module_utils.facts.snapshot import write_atomically
 
 
 def host_view(name, gathered, host_vars):
@@ -40,21 +39,6 @@ def _host_view(name, gathered, host_vars):
         message = gathered.get("msg") or gathered.get("module_stderr") or "no evidence returned"
         return HostView(name, None, "failed", str(message), ansible_host, groups)
     return HostView(name, evidence, "ok", "", ansible_host, groups)
-
-
-def write_report(path, document):
-    """Atomically: a reader never sees half a report, and an interrupted run leaves none."""
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temp = tempfile.mkstemp(prefix=".acceptq-report-", dir=directory)
-    try:
-        with os.fdopen(handle, "w") as stream:
-            json.dump(document, stream, sort_keys=True)
-            stream.write("\n")
-        os.chmod(temp, 0o600)
-        os.rename(temp, path)
-    except BaseException:
-        os.unlink(temp)
-        raise
 
 
 class ActionModule(ActionBase):
@@ -99,7 +83,8 @@ class ActionModule(ActionBase):
         }
         if args.get("report"):
             try:
-                write_report(args["report"], document)
+                # Atomically: a reader never sees half a report, and an interrupted run leaves none.
+                write_atomically(args["report"], json.dumps(document, sort_keys=True) + "\n", mode=0o600)
             except (IOError, OSError) as exc:
                 raise AnsibleActionFail("cannot write the report %s: %s" % (args["report"], exc)) from None
         result.update(changed=False, **document)

@@ -92,8 +92,12 @@ def run_checks(host, evidence, declared_policy=None, declared_workload=None, fle
     return findings
 
 
-class LimitExceeded(Exception):
-    """Judging one host went past its time or memory bound."""
+class LimitExceeded(BaseException):
+    """Judging one host went past its time or memory bound.
+
+    A BaseException, like KeyboardInterrupt: a check's own ``except Exception``
+    (a parser bug must not hide the fleet) must not swallow the alarm and run on.
+    """
 
 
 def _memory_in_use():

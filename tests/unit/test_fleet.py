@@ -210,3 +210,23 @@ def test_a_host_without_any_address_is_judged_and_the_upstream_to_it_is_reported
     assert "AQ-BACKLOG-001" in [finding.id for finding in findings if finding.host == "app1"]
     (unknown,) = [finding for finding in findings if finding.id == "AQ-HOST-004"]
     assert unknown.host == "web1" and "10.121.96.206:9000" in unknown.observed
+
+
+def test_a_check_that_catches_every_exception_still_stops_at_the_time_bound(monkeypatch):
+    import time
+
+    def careless(host, evidence, policy):
+        if host == "app1":
+            try:
+                time.sleep(5)
+            except Exception:  # what a parser guard does: must not swallow the alarm
+                pass
+        return []
+
+    monkeypatch.setattr(registry, "CHECKS", registry.CHECKS + (careless,))
+    started = time.monotonic()
+    findings = registry.audit_fleet(
+        [HostView("app1", app_evidence()), HostView("web1", web_evidence())], {"judge_time_limit_s": 0.3}, WORKLOAD
+    )
+    assert time.monotonic() - started < 4
+    assert [finding.id for finding in findings if finding.host == "app1"] == ["AQ-HOST-006"]
