@@ -21,7 +21,6 @@ class HostOutcome:
     name: str
     status: str = "pending"  # pending, running, ok, failed, unreachable
     message: str = ""
-    findings: list[dict] = field(default_factory=list)
 
 
 @dataclass

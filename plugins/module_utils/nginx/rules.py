@@ -936,7 +936,7 @@ CONCERN = Concern(
         "`acceptq_workload` (`client_timeout_s`, `p99_s`, per location under\n"
         "`locations`); when they are not declared the finding says the value was\n"
         "assumed. The `nginx_timeouts` role writes the values these findings expect\n"
-        "(`_nginx.recommended`: read and send timeouts at 75 % of the client's, so\n"
+        "(`nginx/model.recommended`: read and send timeouts at 75 % of the client's, so\n"
         "that nginx answers 504 before the client leaves; a connect timeout of at most\n"
         "0.5 s, below the kernel's initial SYN retransmission (1 s), so that a SYN\n"
         "dropped by a full accept queue ends as a counted 504 rather than a late 499;\n"
